@@ -1,0 +1,30 @@
+"""The one exception hierarchy of diffkit.
+
+The CLI turns a :class:`BadInput` into ``Error: <message>`` and exit code 2, and any other
+:class:`DiffkitError` into ``Error: <message>`` and exit code 1.  Library code raises these
+(never ``assert``) so that validation survives ``python -O``.
+"""
+
+from __future__ import annotations
+
+
+class DiffkitError(Exception):
+    """Base class of every error diffkit raises on purpose."""
+
+    exit_code = 1
+
+
+class BadInput(DiffkitError, ValueError):
+    """The user gave something diffkit cannot accept (expression, option, file, data)."""
+
+    exit_code = 2
+
+
+class ParseError(BadInput):
+    """An expression string is not in diffkit's allow-listed grammar."""
+
+
+class ComputationError(DiffkitError, ArithmeticError):
+    """A computation failed at run time (NaN/inf under anomaly mode, divergence, ...)."""
+
+    exit_code = 1

@@ -1,0 +1,187 @@
+"""The model object: one differentiable problem that flows through all of diffkit.
+
+A :class:`Model` carries the loss as a SymPy expression, says which symbols are parameters
+(differentiated), data and hyperparameters, and gives default values (a sample point).  Optional
+``steps`` give the named intermediate variables of the lecture's decomposition
+(z = wx + b, u = σ(z), ...), which the engine turns into named graph nodes and the analyzer into
+the backprop listing.  ``matrix`` holds the MatrixSymbol form where one exists.  ``spec`` records
+how a built-in model was configured (e.g. MLP layer sizes) so the engine can build a graph of any
+width even when no symbolic expression is kept.
+
+Examples
+--------
+>>> from diffkit import builtin
+>>> m = builtin("ridge-sigmoid")
+>>> m.wrt
+('w', 'b')
+>>> m.loss
+lam*w**2 + (y - sigmoid(b + w*x))**2/2
+>>> [str(s) for s, _ in m.steps]
+['z', 'u', 'l', 'r', 'L']
+>>> m.point()
+{'w': 0.5, 'b': -0.3, 'x': 1.7, 'y': 1.0, 'lam': 0.1}
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import numpy as np
+import sympy as sp
+
+from .errors import BadInput
+
+Interval = tuple[float, float]
+
+#: Default interval random points are drawn from, for symbols without a domain of their own.
+DEFAULT_DOMAIN: Interval = (-2.0, 2.0)
+
+
+@dataclass(frozen=True)
+class MatrixForm:
+    """A loss and its gradient written with SymPy MatrixSymbols (e.g. ``-Xᵀ(y − Xw)``).
+
+    ``loss`` is the *sum* over samples of the per-sample loss of the owning model, so the matrix
+    gradient equals the sum of the per-sample gradients.  ``shapes`` names the dimension symbols.
+    """
+
+    loss: sp.Expr
+    gradient: sp.Expr
+    wrt: sp.MatrixSymbol
+    inputs: tuple[sp.MatrixSymbol, ...]
+    hyper: tuple[sp.Symbol, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Model:
+    """A differentiable problem.
+
+    Parameters
+    ----------
+    name : str
+        Built-in name (``"ridge-sigmoid"``) or ``"expr"`` for user expressions.
+    loss : sympy.Expr or None
+        The per-sample loss.  ``None`` only for models too large to keep symbolically
+        (a wide MLP); those still have a graph via ``spec``.
+    params, data, hyper : tuple of sympy.Symbol
+        Parameters (differentiated), data symbols and hyperparameters; disjoint, and together
+        every free symbol of ``loss``.
+    defaults : mapping of str to float
+        A value for every symbol: the sample point.
+    steps : tuple of (Symbol, Expr)
+        Optional named intermediate variables; the last one defines the loss.
+    domains : mapping of str to (low, high)
+        Where random points for each symbol are drawn (default ``DEFAULT_DOMAIN``).
+    """
+
+    name: str
+    loss: sp.Expr | None
+    params: tuple[sp.Symbol, ...]
+    data: tuple[sp.Symbol, ...] = ()
+    hyper: tuple[sp.Symbol, ...] = ()
+    defaults: Mapping[str, float] = field(default_factory=dict)
+    steps: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
+    domains: Mapping[str, Interval] = field(default_factory=dict)
+    matrix: MatrixForm | None = None
+    description: str = ""
+    source: str = ""
+    spec: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "defaults", MappingProxyType({k: float(v) for k, v in self.defaults.items()}))
+        object.__setattr__(self, "domains", MappingProxyType(dict(self.domains)))
+        object.__setattr__(self, "spec", MappingProxyType(dict(self.spec)))
+        names = [s.name for s in self.params + self.data + self.hyper]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise BadInput(f"symbol {dup[0]!r} is listed in more than one role (params/data/hyper)")
+        if not self.params:
+            raise BadInput("a model needs at least one parameter to differentiate")
+        if self.loss is not None:
+            free = {s.name for s in self.loss.free_symbols}
+            unknown = sorted(free - set(names))
+            if unknown:
+                raise BadInput(f"loss uses symbol {unknown[0]!r}, which is neither parameter, data nor hyperparameter")
+        missing = [n for n in names if n not in self.defaults]
+        if missing:
+            raise BadInput(f"no default value for symbol {missing[0]!r}")
+
+    # -- names and points -------------------------------------------------------------------
+    @property
+    def wrt(self) -> tuple[str, ...]:
+        """Parameter names, in order."""
+        return tuple(s.name for s in self.params)
+
+    @property
+    def symbols(self) -> tuple[sp.Symbol, ...]:
+        """All symbols: parameters, then data, then hyperparameters."""
+        return self.params + self.data + self.hyper
+
+    @property
+    def symbol_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.symbols)
+
+    def symbol(self, name: str) -> sp.Symbol:
+        """The symbol called ``name``; BadInput naming the allowed ones otherwise."""
+        for s in self.symbols:
+            if s.name == name:
+                return s
+        raise BadInput(f"unknown symbol {name!r}; this model has {', '.join(self.symbol_names)}")
+
+    @property
+    def loss_expr(self) -> sp.Expr:
+        """The loss, or BadInput when this model is kept only as a graph."""
+        if self.loss is None:
+            raise BadInput(
+                f"model {self.name!r} is too large to keep symbolically; use the engine "
+                "(smaller widths give a symbolic expression)"
+            )
+        return self.loss
+
+    def point(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
+        """The default point, with ``overrides`` (validated: known names, finite values)."""
+        pt = {n: self.defaults[n] for n in self.symbol_names}
+        for k, v in (overrides or {}).items():
+            if k not in pt:
+                raise BadInput(f"unknown symbol {k!r} in point; this model has {', '.join(self.symbol_names)}")
+            try:
+                fv = float(v)
+            except (TypeError, ValueError):
+                raise BadInput(f"value {v!r} for {k!r} is not a number") from None
+            if not math.isfinite(fv):
+                raise BadInput(f"value {v!r} for {k!r} is not finite")
+            pt[k] = fv
+        return pt
+
+    def random_points(self, n: int, *, seed: int | np.random.Generator = 0,
+                      vary: str = "all") -> list[dict[str, float]]:
+        """``n`` random points; each symbol drawn uniformly from its domain.
+
+        ``vary="params"`` keeps data and hyperparameters at their defaults.
+        """
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        varying = self.wrt if vary == "params" else self.symbol_names
+        out = []
+        for _ in range(n):
+            pt = self.point()
+            for name in varying:
+                lo, hi = self.domains.get(name, DEFAULT_DOMAIN)
+                pt[name] = float(rng.uniform(lo, hi))
+            out.append(pt)
+        return out
+
+    def subs_point(self, point: Mapping[str, float]) -> dict[sp.Symbol, float]:
+        """A SymPy substitution dict for ``point`` (names → this model's symbols)."""
+        return {self.symbol(k): v for k, v in point.items()}
+
+    def describe(self) -> str:
+        roles = [f"parameters: {', '.join(self.wrt)}"]
+        if self.data:
+            roles.append(f"data: {', '.join(s.name for s in self.data)}")
+        if self.hyper:
+            roles.append(f"hyperparameters: {', '.join(s.name for s in self.hyper)}")
+        return "; ".join(roles)
