@@ -4,10 +4,15 @@ from .builtins import BUILTINS, builtin
 from .errors import BadInput, ComputationError, DiffkitError, ParseError
 from .functions import relu, sigmoid, sigmoid_prime, softplus, step
 from .model import MatrixForm, Model
+from .parse import parse
+from .symbolic.derive import Derivation, derive, gradient, hessian
+from .symbolic.numeric import to_numpy
+from .usermodel import load_model, model_from_expr
 
 __all__ = [
     "BUILTINS", "builtin", "Model", "MatrixForm",
     "DiffkitError", "BadInput", "ParseError", "ComputationError",
     "sigmoid", "sigmoid_prime", "relu", "step", "softplus",
+    "parse", "model_from_expr", "load_model", "derive", "Derivation", "gradient", "hessian", "to_numpy",
 ]
 __version__ = "0.1.0"

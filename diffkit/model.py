@@ -106,9 +106,9 @@ class Model:
             unknown = sorted(free - set(names))
             if unknown:
                 raise BadInput(f"loss uses symbol {unknown[0]!r}, which is neither parameter, data nor hyperparameter")
-        missing = [n for n in names if n not in self.defaults]
-        if missing:
-            raise BadInput(f"no default value for symbol {missing[0]!r}")
+        extra = sorted(set(self.defaults) - set(names))
+        if extra:
+            raise BadInput(f"default value given for {extra[0]!r}, which is not a symbol of the model")
 
     # -- names and points -------------------------------------------------------------------
     @property
@@ -144,9 +144,9 @@ class Model:
 
     def point(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
         """The default point, with ``overrides`` (validated: known names, finite values)."""
-        pt = {n: self.defaults[n] for n in self.symbol_names}
+        pt = dict(self.defaults)
         for k, v in (overrides or {}).items():
-            if k not in pt:
+            if k not in self.symbol_names:
                 raise BadInput(f"unknown symbol {k!r} in point; this model has {', '.join(self.symbol_names)}")
             try:
                 fv = float(v)
@@ -155,23 +155,26 @@ class Model:
             if not math.isfinite(fv):
                 raise BadInput(f"value {v!r} for {k!r} is not finite")
             pt[k] = fv
-        return pt
+        missing = [n for n in self.symbol_names if n not in pt]
+        if missing:
+            raise BadInput(f"no value for symbol {missing[0]!r}; give it with --at {missing[0]}=VALUE")
+        return {n: pt[n] for n in self.symbol_names}
 
-    def random_points(self, n: int, *, seed: int | np.random.Generator = 0,
-                      vary: str = "all") -> list[dict[str, float]]:
+    def random_points(self, n: int, *, seed: int | np.random.Generator = 0, vary: str = "all",
+                      base: Mapping[str, float] | None = None) -> list[dict[str, float]]:
         """``n`` random points; each symbol drawn uniformly from its domain.
 
-        ``vary="params"`` keeps data and hyperparameters at their defaults.
+        ``vary="params"`` keeps data and hyperparameters at ``base`` (default: the defaults).
         """
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         varying = self.wrt if vary == "params" else self.symbol_names
         out = []
         for _ in range(n):
-            pt = self.point()
+            pt = dict(base) if base is not None else dict(self.defaults)
             for name in varying:
                 lo, hi = self.domains.get(name, DEFAULT_DOMAIN)
                 pt[name] = float(rng.uniform(lo, hi))
-            out.append(pt)
+            out.append(self.point(pt))
         return out
 
     def subs_point(self, point: Mapping[str, float]) -> dict[sp.Symbol, float]:

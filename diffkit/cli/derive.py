@@ -1,0 +1,77 @@
+"""``diffkit derive``: the symbolic gradient of a model (SymPy)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..symbolic.derive import FORMS, derive as derive_gradient, hessian
+from ..symbolic import render
+from .app import (ActsOpt, DepthOpt, DimOpt, ExprOpt, JsonOpt, MlpLossOpt, ModelArg, SizesOpt, WrtOpt,
+                  app, emit_json, resolve_model)
+
+
+@app.command("derive")
+def derive_cmd(
+    model: ModelArg = None,
+    expr: ExprOpt = None,
+    wrt: WrtOpt = None,
+    form: Annotated[str, typer.Option("--form", "-f", help=f"View: {', '.join(FORMS)}.")] = "lecture",
+    latex: Annotated[bool, typer.Option("--latex", help="Print LaTeX instead of Unicode text.")] = False,
+    show_hessian: Annotated[bool, typer.Option("--hessian", help="Also print the Hessian.")] = False,
+    json_out: JsonOpt = False,
+    depth: DepthOpt = None, dim: DimOpt = None, sizes: SizesOpt = None,
+    activations: ActsOpt = None, mlp_loss: MlpLossOpt = None,
+) -> None:
+    """Derive the closed-form gradient with SymPy.
+
+    [bold]Examples[/bold]
+
+      diffkit derive                                   (the lecture's ridge-sigmoid neuron)
+
+      diffkit derive --expr '0.5*(y - sigmoid(w*x + b))**2 + lam*w**2' --wrt w,b
+
+      diffkit derive linear-regression --form matrix --latex
+
+      diffkit derive logistic-map -n 3 --form cse --json
+    """
+    m = resolve_model(model, expr, wrt, depth, dim, sizes, activations, mlp_loss)
+    d = derive_gradient(m, form=form)
+    hess = hessian(m) if show_hessian else None
+    if json_out:
+        out = d.to_dict()
+        if hess is not None:
+            names = list(m.wrt)
+            out["hessian"] = {a: {b: {"text": render.text(hess[i, j]), "latex": render.latex(hess[i, j])}
+                                  for j, b in enumerate(names)} for i, a in enumerate(names)}
+        emit_json(out)
+        return
+    style = "latex" if latex else "pretty"
+    r = d.rendered(style)
+    lhs = m.matrix.wrt.name if form == "matrix" else None
+    typer.echo(f"# {m.name}: {m.description or m.source}" + (f"  [{form} form]" if form != "lecture" else ""))
+    for note in d.notes:
+        typer.echo(f"# {note}")
+    if r["loss"] is not None:
+        typer.echo(f"L = {r['loss']}")
+    typer.echo("")
+    for sym, e in r["replacements"]:
+        typer.echo(f"{sym} = {e}")
+    if r["replacements"]:
+        typer.echo("")
+    for p, e in r["gradient"].items():
+        if latex:
+            head = r"\nabla_{%s} L" % p if lhs else r"\frac{\partial L}{\partial %s}" % render.latex(m.symbol(p))
+        else:
+            head = f"∇_{p} L" if lhs else f"∂L/∂{render.pretty(m.symbol(p))}"
+        typer.echo(f"{head} = {e}")
+    if hess is not None:
+        typer.echo("")
+        names = list(m.wrt)
+        fn = render.latex if latex else render.pretty
+        for i, a in enumerate(names):
+            for j, b in enumerate(names):
+                if j >= i:
+                    typer.echo(f"∂²L/∂{a}∂{b} = {fn(hess[i, j])}" if not latex else
+                               r"\frac{\partial^2 L}{\partial %s \partial %s} = %s" % (a, b, fn(hess[i, j])))

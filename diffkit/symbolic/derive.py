@@ -1,0 +1,134 @@
+"""Symbolic derivation with SymPy: gradient, Hessian and the views of a gradient.
+
+Views (``FORMS``):
+
+* ``lecture``  — as SymPy's ``diff`` returns it with σ and σ′ as functions, printed in the
+  lecture's order: ∂L/∂w = (σ(wx + b) − y)·σ′(wx + b)·x + 2λw;
+* ``expanded`` — σ, σ′ and softplus written with exponentials;
+* ``simplified`` — ``sympy.simplify`` of the lecture form;
+* ``cse``      — ``sympy.cse`` jointly over all partials (shared subexpressions named x0, x1, ...);
+* ``matrix``   — the MatrixSymbol form (−Xᵀ(y − Xw) for least squares), where the model has one.
+
+Examples
+--------
+>>> from diffkit import builtin
+>>> m = builtin("ridge-sigmoid")
+>>> g = gradient(m)
+>>> g["b"]
+-(y - sigmoid(b + w*x))*sigmoid_prime(b + w*x)
+>>> d = derive(m, form="cse")
+>>> [(str(s), str(e)) for s, e in d.replacements]
+[('t0', 'b + w*x'), ('t1', '(y - sigmoid(t0))*sigmoid_prime(t0)')]
+>>> d.gradient["b"]
+-t1
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+
+from ..errors import BadInput
+from ..functions import expand_sigmoid
+from ..model import Model
+from . import render
+
+FORMS = ("lecture", "expanded", "simplified", "cse", "matrix")
+
+
+def gradient(model: Model) -> dict[str, sp.Expr]:
+    """The naive symbolic gradient: each partial ∂L/∂p exactly as ``sympy.diff`` returns it."""
+    loss = model.loss_expr
+    return {p.name: sp.diff(loss, p) for p in model.params}
+
+
+def hessian(model: Model) -> sp.Matrix:
+    """The Hessian of the loss with respect to the parameters (symmetric by construction)."""
+    return sp.hessian(model.loss_expr, model.params)
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """The gradient of a model in one view, ready to render.
+
+    ``gradient`` maps each parameter name to its expression in this view; with ``form="cse"``
+    the expressions use the symbols defined in ``replacements`` (in order).  With
+    ``form="matrix"`` there is a single entry named after the matrix parameter.
+    """
+
+    model: Model
+    form: str
+    gradient: dict[str, sp.Expr]
+    replacements: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
+    loss: sp.Expr | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def rendered(self, style: str = "pretty") -> dict[str, Any]:
+        """Strings for the loss, each partial and each CSE replacement in ``style``."""
+        fn = {"pretty": render.pretty, "text": render.text, "latex": render.latex}[style]
+        return {
+            "loss": fn(self.loss) if self.loss is not None else None,
+            "gradient": {k: fn(v) for k, v in self.gradient.items()},
+            "replacements": [[str(s), fn(e)] for s, e in self.replacements],
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the model, the form, and text / Unicode / LaTeX of every expression."""
+        return {
+            "model": self.model.name,
+            "form": self.form,
+            "wrt": list(self.gradient),
+            "params": list(self.model.wrt),
+            "loss": {s: self.rendered(s)["loss"] for s in ("text", "pretty", "latex")},
+            "gradient": {k: {"text": render.text(v), "pretty": render.pretty(v), "latex": render.latex(v)}
+                         for k, v in self.gradient.items()},
+            "replacements": [{"symbol": str(s), "text": render.text(e), "pretty": render.pretty(e),
+                              "latex": render.latex(e)} for s, e in self.replacements],
+            "notes": list(self.notes),
+        }
+
+
+def derive(model: Model, *, form: str = "lecture") -> Derivation:
+    """The gradient of ``model`` in the view ``form`` (one of ``FORMS``)."""
+    if form not in FORMS:
+        raise BadInput(f"unknown form {form!r}; allowed: {', '.join(FORMS)}")
+    if form == "matrix":
+        mf = model.matrix
+        if mf is None:
+            raise BadInput(f"model {model.name!r} has no matrix form; models with one: "
+                           "linear-regression, logistic-regression")
+        return Derivation(model, form, {mf.wrt.name: mf.gradient}, loss=mf.loss,
+                          notes=(mf.description,) if mf.description else ())
+    g = gradient(model)
+    loss = model.loss_expr
+    if form == "lecture":
+        return Derivation(model, form, g, loss=loss)
+    if form == "expanded":
+        return Derivation(model, form, {k: expand_sigmoid(v) for k, v in g.items()}, loss=expand_sigmoid(loss))
+    if form == "simplified":
+        return Derivation(model, form, {k: sp.simplify(v) for k, v in g.items()}, loss=loss)
+    repl, reduced = cse_gradient(g, avoid=model.symbol_names)
+    return Derivation(model, form, dict(zip(g, reduced)), replacements=tuple(repl), loss=loss)
+
+
+def cse_gradient(g: dict[str, sp.Expr], *, avoid=()) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
+    """``sympy.cse`` jointly over all partials, with deterministic symbol names x0, x1, ...
+
+    The prefix of the names is the first of x, t, c, s, v, q that no name in ``avoid`` uses
+    (so a model with data x1, x2 gets t0, t1, ...).
+    """
+    symbols = sp.numbered_symbols(cse_prefix(avoid), real=True)
+    repl, reduced = sp.cse(list(g.values()), symbols=symbols, order="canonical")
+    return list(repl), list(reduced)
+
+
+def cse_prefix(avoid) -> str:
+    """The first prefix of x, t, c, s, v, q for which no name in ``avoid`` is prefix+digits."""
+    import re
+
+    for prefix in ("x", "t", "c", "s", "v", "q"):
+        if not any(n == prefix or re.fullmatch(prefix + r"\d+", n) for n in avoid):
+            return prefix
+    return "cse_"

@@ -1,0 +1,85 @@
+"""The one place where SymPy expressions become NumPy functions.
+
+Everything in diffkit that needs numbers from a SymPy expression (the CLI, the analyzer, the
+optimisers, the benchmarks) goes through :func:`to_numpy`, so the function mapping for diffkit's
+own SymPy functions (σ, σ′, relu, step, softplus) lives here and nowhere else.
+
+Examples
+--------
+>>> import sympy as sp
+>>> from diffkit.functions import sigmoid
+>>> z = sp.Symbol("z", real=True)
+>>> f = to_numpy([sigmoid(z), sp.diff(sigmoid(z), z)], [z])
+>>> [round(float(v), 6) for v in f(0.0)]
+[0.5, 0.25]
+>>> print(to_numpy(sigmoid(z) ** 2 + sigmoid(z), [z], cse=True).source)
+def _lambdifygenerated(z):
+    x0 = sigmoid(z)
+    return x0**2 + x0
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Callable, Sequence
+
+import numpy as np
+import sympy as sp
+
+
+def np_sigmoid(z):
+    """σ(z) without overflow: ½(1 + tanh(z/2)); works for complex input (complex step)."""
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def np_sigmoid_prime(z):
+    """σ′(z) = σ(z)σ(−z): avoids the cancellation in σ(z)(1 − σ(z)) when σ(z) ≈ 1."""
+    return np_sigmoid(z) * np_sigmoid(-z)
+
+
+def np_softplus(z):
+    """log(1 + e^z), stable for real input; the analytic formula for complex input."""
+    if np.iscomplexobj(z):
+        return np.log1p(np.exp(z))
+    return np.logaddexp(0.0, z)
+
+
+def np_relu(z):
+    return np.maximum(z, 0.0)
+
+
+def np_step(z):
+    """1 for z > 0, else 0 (diffkit's step; its value at the kink is 0)."""
+    return np.where(np.real(z) > 0, 1.0, 0.0)
+
+
+#: NumPy implementations of diffkit's own SymPy functions.
+NUMPY_FUNCTIONS: dict[str, Callable] = {
+    "sigmoid": np_sigmoid,
+    "sigmoid_prime": np_sigmoid_prime,
+    "softplus": np_softplus,
+    "relu": np_relu,
+    "step": np_step,
+}
+
+
+def to_numpy(exprs, args: Sequence, *, cse: bool = False) -> Callable:
+    """Lambdify ``exprs`` (an expression, or a list of them) over ``args`` with NumPy.
+
+    Parameters
+    ----------
+    exprs : sympy.Expr or sequence of sympy.Expr
+        What to compute.  A list gives a function returning a list.
+    args : sequence of sympy.Symbol or sympy.MatrixSymbol
+        Positional arguments of the generated function, in order.
+    cse : bool, default False
+        Share common subexpressions in the generated code (``sympy.cse``).
+
+    Returns
+    -------
+    callable
+        The generated function; its readable source is in ``.source``.
+    """
+    f = sp.lambdify(list(args), exprs, modules=[NUMPY_FUNCTIONS, "numpy"], cse=cse)
+    f.source = inspect.getsource(f).rstrip()
+    return f

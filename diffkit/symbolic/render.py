@@ -1,0 +1,189 @@
+"""Rendering SymPy expressions as a person writes them: plain text, Unicode, LaTeX.
+
+:func:`lecture_order` puts an expression in the order the lecture writes it — terms with more
+structure first, positive terms before negative ones (``σ(wx + b) − y``, not ``−y + σ(b + wx)``),
+factors as coefficient · parenthesised sums · functions · powers · symbols — and pulls a leading
+minus into a sum (``−x(y − σ)`` becomes ``x(σ − y)``).  The value is unchanged; only the
+printed form is.
+
+Examples
+--------
+>>> from diffkit import builtin
+>>> from diffkit.symbolic.derive import gradient
+>>> g = gradient(builtin("ridge-sigmoid"))
+>>> text(g["w"])
+'(sigmoid(w*x + b) - y)*sigmoid_prime(w*x + b)*x + 2*lam*w'
+>>> pretty(g["w"])
+'(σ(wx + b) − y)·σ′(wx + b)·x + 2λw'
+>>> latex(g["b"])
+"\\\\left(\\\\sigma\\\\left(w x + b\\\\right) - y\\\\right) \\\\sigma'\\\\left(w x + b\\\\right)"
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+from sympy.matrices.expressions import MatAdd, MatMul
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+#: Symbol names shown as Greek letters (text keeps the ASCII name, so it can be parsed back).
+GREEK = {"lam": "λ", "lmbda": "λ", "lambda_": "λ", "alpha": "α", "beta": "β", "gamma": "γ",
+         "gamma0": "γ₀", "mu": "μ", "eta": "η", "theta": "θ", "sigma": "σ", "tau": "τ", "rho": "ρ"}
+_LATEX_GREEK = {"λ": r"\lambda", "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "γ₀": r"\gamma_0",
+                "μ": r"\mu", "η": r"\eta", "θ": r"\theta", "σ": r"\sigma", "τ": r"\tau", "ρ": r"\rho"}
+
+
+def _ops(e: sp.Basic) -> int:
+    return sp.count_ops(e, visual=False) if not e.is_Atom else 0
+
+
+def _add_key(term: sp.Expr):
+    negative = term.could_extract_minus_sign() if hasattr(term, "could_extract_minus_sign") else False
+    return (bool(negative), -_ops(term), sp.default_sort_key(term))
+
+
+def _mul_key(f: sp.Expr):
+    if f.is_Number:
+        cat = 0
+    elif f.is_Add or isinstance(f, MatAdd):
+        cat = 1
+    elif isinstance(f, sp.Function):
+        cat = 2
+    elif f.is_Pow and not f.base.is_Symbol:
+        cat = 3
+    else:
+        cat = 4
+    return (cat, sp.default_sort_key(f))
+
+
+def _normalise_sign(e: sp.Expr) -> sp.Expr:
+    """−c·(a − b)·rest → c·(b − a)·rest: a negative coefficient is absorbed by a sum factor."""
+    if not e.is_Mul:
+        return e
+    coeff, factors = e.as_coeff_mul()
+    if coeff >= 0:
+        return e
+    for i, f in enumerate(factors):
+        # flip (y − σ) to (σ − y), but not (wx + b) to (−wx − b): never add minus signs
+        if f.is_Add and _negatives(-f) <= _negatives(f):
+            flipped = list(factors)
+            flipped[i] = -f
+            return sp.Mul(-coeff, *flipped)
+    return e
+
+
+def _negatives(add: sp.Expr) -> int:
+    return sum(1 for t in add.args if t.could_extract_minus_sign())
+
+
+def lecture_order(e: sp.Basic) -> sp.Basic:
+    """An unevaluated copy of ``e`` whose argument order is the lecture's (see module doc)."""
+    if e.is_Atom or isinstance(e, sp.MatrixSymbol):
+        return e
+    if isinstance(e, sp.MatrixExpr):  # non-commutative: keep the factor order
+        args = [lecture_order(a) for a in e.args]
+        if isinstance(e, MatAdd):
+            return MatAdd(*sorted(args, key=_add_key), evaluate=False)
+        if isinstance(e, MatMul):
+            return MatMul(*args, evaluate=False)
+        return e
+    if e.is_Mul:
+        e = _normalise_sign(e)
+        if not e.is_Mul:
+            return lecture_order(e)
+    args = [lecture_order(a) for a in e.args]
+    if e.is_Add:
+        return sp.Add(*sorted(args, key=_add_key), evaluate=False)
+    if e.is_Mul:
+        return sp.Mul(*sorted(args, key=_mul_key), evaluate=False)
+    if e.is_Pow:
+        return sp.Pow(*args, evaluate=False)
+    try:
+        return e.func(*args, evaluate=False)
+    except TypeError:
+        return e.func(*args)
+
+
+def _elementwise_name(expr) -> str:
+    body = expr.function.expr
+    return type(body).__name__ if isinstance(body, sp.Function) else str(expr.function)
+
+
+class _TextPrinter(StrPrinter):
+    def __init__(self, unicode: bool = False):
+        super().__init__({"order": "none"})
+        self.unicode = unicode
+
+    def _print_Abs(self, expr):
+        inner = self._print(expr.args[0])
+        return f"|{inner}|" if self.unicode else f"abs({inner})"
+
+    def _print_Max(self, expr):
+        return "max(%s)" % ", ".join(self._print(a) for a in expr.args)
+
+    def _print_Min(self, expr):
+        return "min(%s)" % ", ".join(self._print(a) for a in expr.args)
+
+    def _print_ElementwiseApplyFunction(self, expr):  # σ applied to each entry: sigmoid(X*w)
+        return f"{_elementwise_name(expr)}({self._print(expr.expr)})"
+
+    def _print_OneMatrix(self, expr):
+        return "1"
+
+
+def text(e: sp.Basic) -> str:
+    """Plain ASCII in lecture order; parseable back by :func:`diffkit.parse.parse`."""
+    return _TextPrinter().doprint(lecture_order(e))
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def pretty(e: sp.Basic) -> str:
+    """Unicode in lecture order: σ, σ′, λ, ·, −, superscript integer powers.
+
+    >>> import sympy as sp
+    >>> x, lam = sp.symbols("x lam", real=True)
+    >>> pretty(lam * x**2 - 3 * x)
+    'λx² − 3x'
+    """
+    s = _TextPrinter(unicode=True).doprint(lecture_order(e))
+    s = s.replace("sigmoid_prime(", "σ′(").replace("sigmoid(", "σ(")
+    s = re.sub(r"\*\*\(?(-?\d+)\)?", lambda m: m.group(1).translate(_SUPERSCRIPT), s)
+    s = s.replace(".T", "ᵀ")
+    for name, g in sorted(GREEK.items(), key=lambda kv: -len(kv[0])):
+        s = re.sub(rf"\b{name}\b", g, s)
+    s = s.replace(" - ", " − ").replace("*", "·")
+    s = re.sub(r"^-", "−", s)
+    s = re.sub(r"([(\s,])-", r"\1−", s)
+    # juxtapose a number or a one-letter symbol with a following one-letter symbol: 2λw, wx
+    single = r"[A-Za-zλαβγμηθστρ]"
+    for _ in range(2):
+        s = re.sub(rf"(?<![A-Za-z0-9_′])(\d+|{single})·(?={single}(?![A-Za-z0-9_(′]))", r"\1", s)
+    return s
+
+
+class _LatexPrinter(LatexPrinter):
+    def __init__(self):
+        super().__init__({"order": "none", "mul_symbol": None})
+
+    def _print_ElementwiseApplyFunction(self, expr):
+        name = _elementwise_name(expr)
+        head = {"sigmoid": r"\sigma", "sigmoid_prime": r"\sigma'"}.get(name, r"\operatorname{%s}" % name)
+        return r"%s\left(%s\right)" % (head, self._print(expr.expr))
+
+    def _print_OneMatrix(self, expr):
+        return r"\mathbf{1}"
+
+    def _print_Symbol(self, expr, style="plain"):
+        g = GREEK.get(expr.name)
+        if g is not None:
+            return _LATEX_GREEK[g]
+        return super()._print_Symbol(expr, style=style)
+
+
+def latex(e: sp.Basic) -> str:
+    """LaTeX in lecture order (σ, σ′, λ)."""
+    return _LatexPrinter().doprint(lecture_order(e))
