@@ -44,8 +44,15 @@ def _add_key(term: sp.Expr):
     return (bool(negative), -_ops(term), sp.default_sort_key(term))
 
 
+def is_adjoint(e: sp.Basic) -> bool:
+    """Adjoint symbols are named ``d_<node>`` and shown as ∂_<node> L."""
+    return isinstance(e, sp.Symbol) and e.name.startswith("d_") and len(e.name) > 2
+
+
 def _mul_key(f: sp.Expr):
-    if f.is_Number:
+    if is_adjoint(f):
+        cat = -1  # the lecture writes ∂_r L·2w: the adjoint first
+    elif f.is_Number:
         cat = 0
     elif f.is_Add or isinstance(f, MatAdd):
         cat = 1
@@ -162,7 +169,12 @@ def pretty(e: sp.Basic) -> str:
     single = r"[A-Za-zλαβγμηθστρ]"
     for _ in range(2):
         s = re.sub(rf"(?<![A-Za-z0-9_′])(\d+|{single})·(?={single}(?![A-Za-z0-9_(′]))", r"\1", s)
+    s = re.sub(r"\bd_([A-Za-z][A-Za-z0-9_]*)", lambda m: f"∂_{_greek(m.group(1))} L", s)
     return s
+
+
+def _greek(name: str) -> str:
+    return GREEK.get(name, name)
 
 
 class _LatexPrinter(LatexPrinter):
@@ -178,6 +190,8 @@ class _LatexPrinter(LatexPrinter):
         return r"\mathbf{1}"
 
     def _print_Symbol(self, expr, style="plain"):
+        if is_adjoint(expr):
+            return r"\partial_{%s} L" % self._print_Symbol(sp.Symbol(expr.name[2:]))
         g = GREEK.get(expr.name)
         if g is not None:
             return _LATEX_GREEK[g]

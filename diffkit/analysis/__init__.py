@@ -1,0 +1,1 @@
+"""Analysis: counts, redundancy, agreement, backprop listing, derivation checking, swell, lint."""
