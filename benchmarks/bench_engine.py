@@ -1,0 +1,279 @@
+"""Engine benchmarks W1–W3 against hand-written code, SymPy lambdify and peers when installed.
+
+    python benchmarks/bench_engine.py [--json PATH] [--quick]
+
+W1  ridge-sigmoid gradient at one point (µs per call); hand = Python floats with ``math``.
+W2  the same loss averaged over 10⁶ points (ms); hand = NumPy.
+W3  MLP 784-256-256-10, ReLU, softmax cross-entropy, batch 128, forward+backward (ms), f32 and f64.
+
+Every implementation is warmed up first; each repeat times the hand version and every other one
+back to back, and ``ratio`` is the median over repeats of impl_time / hand_time of that repeat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import sympy as sp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import diffkit.engine as dk  # noqa: E402
+from diffkit import builtin  # noqa: E402
+
+W0, B0, X0, Y0, LAM0 = 0.5, -0.3, 1.7, 1.0, 0.1
+_SYMPY_NUMPY = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+                "sigmoid_prime": lambda z: np.exp(-z) / (1 + np.exp(-z)) ** 2}
+
+
+def _time(fn: Callable[[], object], inner: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(inner):
+        fn()
+    return (time.perf_counter() - t0) / inner
+
+
+def run(impls: dict[str, Callable[[], object]], *, repeats: int, inner: int) -> dict:
+    for fn in impls.values():  # warm-up
+        for _ in range(max(1, inner // 5)):
+            fn()
+    times: dict[str, list[float]] = {k: [] for k in impls}
+    ratios: dict[str, list[float]] = {k: [] for k in impls}
+    for _ in range(repeats):
+        hand = _time(impls["hand"], inner)
+        times["hand"].append(hand)
+        for k, fn in impls.items():
+            if k == "hand":
+                continue
+            t = _time(fn, inner)
+            times[k].append(t)
+            ratios[k].append(t / hand)
+    out = {"hand": {"median_s": statistics.median(times["hand"])}}
+    for k in impls:
+        if k != "hand":
+            out[k] = {"median_s": statistics.median(times[k]), "ratio": statistics.median(ratios[k])}
+    return out
+
+
+def _sympy_gradient(cse: bool):
+    m = builtin("ridge-sigmoid")
+    grads = [sp.diff(m.loss, p) for p in m.params]
+    return sp.lambdify(m.symbols, grads, modules=[_SYMPY_NUMPY, "numpy"], cse=cse)
+
+
+# -- W1 ----------------------------------------------------------------------------------------
+def hand_w1(w, b, x, y, lam):
+    z = w * x + b
+    u = 1.0 / (1.0 + math.exp(-z))
+    dz = (u - y) * u * (1.0 - u)
+    return 0.5 * (y - u) ** 2 + lam * w * w, (dz * x + 2.0 * lam * w, dz)
+
+
+def w1_impls() -> dict[str, Callable]:
+    cg = dk.compile_gradient(dk.from_model(builtin("ridge-sigmoid")))
+    order = cg.argnames
+    pt = {"w": W0, "b": B0, "x": X0, "y": Y0, "lam": LAM0}
+    args = tuple(pt[n] for n in order)
+    fn = cg.fn
+
+    def eager(w, b, x, y, lam):
+        z = w * x + b
+        return 0.5 * (y - dk.sigmoid(z)) ** 2 + lam * w ** 2
+    vg = dk.value_and_grad(eager, argnum=(0, 1))
+    impls = {
+        "hand": lambda: hand_w1(W0, B0, X0, Y0, LAM0),
+        "diffkit": lambda: fn(*args),
+        "diffkit_eager": lambda: vg(W0, B0, X0, Y0, LAM0),
+        "lambdify": (lambda g: lambda: g(W0, B0, X0, Y0, LAM0))(_sympy_gradient(False)),
+        "lambdify_cse": (lambda g: lambda: g(W0, B0, X0, Y0, LAM0))(_sympy_gradient(True)),
+    }
+    impls.update(_peers_w1())
+    return impls
+
+
+# -- W2 ----------------------------------------------------------------------------------------
+def hand_w2(w, b, x, y, lam):
+    u = 1.0 / (1.0 + np.exp(-(w * x + b)))
+    r = u - y
+    loss = 0.5 * np.mean(r * r) + lam * w * w
+    dz = r * u * (1.0 - u)
+    return loss, (np.dot(dz, x) / x.size + 2.0 * lam * w, dz.mean())
+
+
+def w2_loss(w, b, x, y, lam):
+    u = dk.sigmoid(w * x + b)
+    return dk.mean(0.5 * (y - u) ** 2) + lam * w ** 2
+
+
+def w2_impls(n: int) -> dict[str, Callable]:
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=n), rng.uniform(size=n)
+    vg = dk.value_and_grad(w2_loss, argnum=(0, 1))
+    cg = dk.compile_gradient(dk.trace(w2_loss, W0, B0, x, y, LAM0, wrt=("w", "b")))
+    g_plain, g_cse = _sympy_gradient(False), _sympy_gradient(True)
+    impls = {
+        "hand": lambda: hand_w2(W0, B0, x, y, LAM0),
+        "diffkit": lambda: vg(W0, B0, x, y, LAM0),
+        "diffkit_replay": lambda: cg(W0, B0, x, y, LAM0),
+        "lambdify": lambda: [np.mean(gi) for gi in g_plain(W0, B0, x, y, LAM0)],
+        "lambdify_cse": lambda: [np.mean(gi) for gi in g_cse(W0, B0, x, y, LAM0)],
+    }
+    impls.update(_peers_w2(x, y))
+    return impls
+
+
+# -- W3 ----------------------------------------------------------------------------------------
+def _mlp_data(dtype, batch=128, sizes=(784, 256, 256, 10)):
+    rng = np.random.default_rng(0)
+    params = [((rng.normal(size=(m, k)) / np.sqrt(m)).astype(dtype), np.zeros(k, dtype))
+              for m, k in zip(sizes, sizes[1:])]
+    X = rng.normal(size=(batch, sizes[0])).astype(dtype)
+    Y = np.eye(sizes[-1], dtype=dtype)[rng.integers(0, sizes[-1], batch)]
+    return params, X, Y
+
+
+def hand_w3(params, X, Y):
+    (W1, b1), (W2, b2), (W3, b3) = params
+    z1 = X @ W1 + b1
+    a1 = np.maximum(z1, 0)
+    z2 = a1 @ W2 + b2
+    a2 = np.maximum(z2, 0)
+    z3 = a2 @ W3 + b3
+    m = z3.max(axis=1, keepdims=True)
+    s = z3 - m
+    lse = np.log(np.exp(s).sum(axis=1, keepdims=True))
+    logp = s - lse
+    n = X.shape[0]
+    loss = -(Y * logp).sum() / n
+    dz3 = (np.exp(logp) - Y) / n
+    dW3, db3 = a2.T @ dz3, dz3.sum(axis=0)
+    dz2 = (dz3 @ W3.T) * (z2 > 0)
+    dW2, db2 = a1.T @ dz2, dz2.sum(axis=0)
+    dz1 = (dz2 @ W2.T) * (z1 > 0)
+    dW1, db1 = X.T @ dz1, dz1.sum(axis=0)
+    return loss, [(dW1, db1), (dW2, db2), (dW3, db3)]
+
+
+def w3_impls(dtype) -> dict[str, Callable]:
+    params, X, Y = _mlp_data(dtype)
+
+    def loss(params):
+        a = X
+        for i, (W, b) in enumerate(params):
+            z = a @ W + b
+            a = dk.relu(z) if i < len(params) - 1 else z
+        return dk.softmax_cross_entropy(a, Y).mean()
+    vg = dk.value_and_grad(loss)
+    impls = {"hand": lambda: hand_w3(params, X, Y), "diffkit": lambda: vg(params)}
+    impls.update(_peers_w3(params, X, Y))
+    return impls
+
+
+# -- peers (optional) --------------------------------------------------------------------------
+def _torch():
+    try:
+        import torch
+        torch.set_num_threads(1)
+        return torch
+    except ImportError:
+        return None
+
+
+def _peers_w1() -> dict:
+    torch = _torch()
+    if torch is None:
+        return {}
+    w = torch.tensor(W0, dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(B0, dtype=torch.float64, requires_grad=True)
+
+    def f():
+        w.grad = b.grad = None
+        L = 0.5 * (Y0 - torch.sigmoid(w * X0 + b)) ** 2 + LAM0 * w ** 2
+        L.backward()
+        return w.grad, b.grad
+    return {"torch": f}
+
+
+def _peers_w2(x, y) -> dict:
+    torch = _torch()
+    if torch is None:
+        return {}
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+    w = torch.tensor(W0, dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(B0, dtype=torch.float64, requires_grad=True)
+
+    def f():
+        w.grad = b.grad = None
+        L = (0.5 * (ty - torch.sigmoid(w * tx + b)) ** 2).mean() + LAM0 * w ** 2
+        L.backward()
+        return w.grad, b.grad
+    return {"torch": f}
+
+
+def _peers_w3(params, X, Y) -> dict:
+    torch = _torch()
+    if torch is None:
+        return {}
+    tp = [(torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True)) for W, b in params]
+    tX, tY = torch.from_numpy(X), torch.from_numpy(Y)
+
+    def f():
+        a = tX
+        for i, (W, b) in enumerate(tp):
+            W.grad = b.grad = None
+            a = a @ W + b
+            a = torch.relu(a) if i < len(tp) - 1 else a
+        L = -(tY * torch.log_softmax(a, dim=1)).sum(dim=1).mean()
+        L.backward()
+    return {"torch": f}
+
+
+# -- main --------------------------------------------------------------------------------------
+def check_agreement() -> None:
+    """The implementations being timed must agree (else the timings mean nothing)."""
+    im = w1_impls()
+    want = im["hand"]()[1]
+    assert np.allclose(im["diffkit"]()[1], want, rtol=1e-12)
+    params, X, Y = _mlp_data(np.float64, batch=8, sizes=(20, 7, 5, 3))
+    _, hand = hand_w3(params, X, Y)
+    loss = lambda p: dk.softmax_cross_entropy(dk.relu(dk.relu(X @ p[0][0] + p[0][1]) @ p[1][0] + p[1][1])  # noqa: E731
+                                              @ p[2][0] + p[2][1], Y).mean()
+    got = dk.grad(loss)(params)
+    assert all(np.allclose(g, h, rtol=1e-10) for gp, hp in zip(got, hand) for g, h in zip(gp, hp))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", type=Path, help="also write the results as JSON here")
+    ap.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
+    a = ap.parse_args(argv)
+    reps = 3 if a.quick else 15
+    check_agreement()
+    results = {
+        "W1": run(w1_impls(), repeats=reps, inner=2000 if a.quick else 20000),
+        "W2": run(w2_impls(100_000 if a.quick else 1_000_000), repeats=reps, inner=2 if a.quick else 5),
+        "W3_f32": run(w3_impls(np.float32), repeats=reps, inner=5 if a.quick else 20),
+        "W3_f64": run(w3_impls(np.float64), repeats=reps, inner=5 if a.quick else 20),
+    }
+    unit = {"W1": (1e6, "µs"), "W2": (1e3, "ms"), "W3_f32": (1e3, "ms"), "W3_f64": (1e3, "ms")}
+    print(f"{'workload':8} {'implementation':16} {'median':>12} {'ratio':>8}")
+    for w, res in results.items():
+        scale, u = unit[w]
+        for k, r in res.items():
+            ratio = f"{r['ratio']:.2f}×" if "ratio" in r else "1"
+            print(f"{w:8} {k:16} {r['median_s'] * scale:9.3f} {u:2} {ratio:>8}")
+    if a.json:
+        a.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
