@@ -1,0 +1,168 @@
+"""One optimisation run: GD, single-sample SGD or minibatch SGD from W₀ = 0 (the lecture's start).
+
+The runner draws every index from one ``np.random.Generator`` seeded with ``seed`` *before* it
+asks the gradient source for anything, so two sources (SymPy, engine) given the same seed and
+schedule make the same updates and their iterates agree up to rounding.
+
+Recording: the loss is evaluated (untimed, uncounted) at iteration 0, at about
+``history_points`` log-spaced iterations, after every epoch (log-spaced epochs beyond 200), and
+where the run stops.  Stopping: "diverged" when the iterate or the loss is non-finite or the loss
+exceeds ``diverge_factor`` × the initial loss; "converged" when ‖∇F‖ ≤ gtol·‖∇F(W₀)‖ (every GD
+step, at recorded points for SGD); "max_epochs" when the budget runs out.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+import numpy as np
+
+from .config import RunConfig
+from .fastpath import sgd_least_squares
+from .gradients import GradientSource, Objective
+from .results import HistoryPoint, RunResult
+
+#: Steps between finiteness checks of the iterate (the cheap part of divergence detection);
+#: the blocked fast path gets longer segments so its batched chunks stay full.
+CHECK_EVERY = 1024
+CHECK_EVERY_FAST = 16384
+
+
+def checkpoints(epochs: int, steps_per_epoch: int, points: int) -> np.ndarray:
+    """Iterations (≥ 1) after which the loss is recorded: log-spaced ones and epoch ends.
+
+    >>> checkpoints(3, 4, 5).tolist()
+    [1, 2, 3, 4, 6, 8, 12]
+    """
+    total = epochs * steps_per_epoch
+    logs = np.unique(np.round(np.geomspace(1, total, points)).astype(np.int64))
+    ends = np.arange(1, epochs + 1, dtype=np.int64) if epochs <= 200 else \
+        np.unique(np.round(np.geomspace(1, epochs, 200)).astype(np.int64))
+    return np.unique(np.concatenate([logs, ends * steps_per_epoch, [total]]))
+
+
+def run(source: GradientSource, objective: Objective, config: RunConfig, *, seed: int,
+        optimum_loss: float, param_names: tuple[str, ...],
+        progress: Callable[[int], None] | None = None) -> RunResult:
+    """Run ``config`` once with ``seed``; see the module docstring for recording and stopping.
+
+    Parameters
+    ----------
+    source : GradientSource
+        Gives Σ_{i∈S} ∇lᵢ(W).
+    objective : Objective
+        F(W) and ∇F(W) on all the data, for the history and the stopping tests.
+    config : RunConfig
+        Method, schedule, budget, regulariser.
+    seed : int
+        Seeds the one generator every sample index comes from.
+    optimum_loss : float
+        F*, for excess losses (NaN when unknown; the study fills it in later).
+    param_names : tuple of str
+        Names of the parameters, in vector order.
+    progress : callable, optional
+        Called with the number of iterations just completed.
+    """
+    n = objective.n
+    b = config.effective_batch(n)
+    m = 1 if config.method == "gd" else -(-n // b)  # steps per epoch (last batch may be short)
+    marks = checkpoints(config.epochs, m, config.history_points)
+    rng = np.random.default_rng(seed)
+    lam = config.lam
+    fast = config.fast and config.method == "sgd" and getattr(source, "least_squares", False)
+    flops_of: dict[int, int] = {}
+    fl = getattr(source, "flops", None)
+
+    def flops(batch: int) -> int:
+        if batch not in flops_of:
+            flops_of[batch] = int(fl(batch)) if fl is not None else 0
+        return flops_of[batch]
+
+    w = np.zeros(len(param_names))
+    f0 = objective.loss(w)
+    limit = config.diverge_factor * (abs(f0) if f0 != 0 else 1.0)
+    g0 = float(np.linalg.norm(objective.grad(w)))
+    gstop = config.gtol * g0
+    history = [HistoryPoint(0, 0.0, 0, 0, 0.0 if config.timing else None, f0, f0 - optimum_loss)]
+    k = samples = total_flops = 0
+    elapsed = 0.0
+    status, message = "max_epochs", f"ran the full budget of {config.epochs} epochs"
+    stop = g0 == 0.0
+
+    def record() -> float:
+        loss = objective.loss(w)
+        history.append(HistoryPoint(k, samples / n, samples, total_flops,
+                                    elapsed if config.timing else None, loss, loss - optimum_loss))
+        return loss
+
+    if stop:
+        status, message = "converged", "the gradient is zero at W₀"
+    mi = 0  # next checkpoint index
+    with np.errstate(all="ignore"):
+        for _epoch in range(config.epochs):
+            if stop:
+                break
+            t0 = time.perf_counter()
+            order = None if config.method == "gd" else (
+                rng.permutation(n) if config.sampling == "shuffle" else rng.integers(0, n, n))
+            elapsed += time.perf_counter() - t0
+            j = 0  # step within the epoch
+            while j < m and not stop:
+                upto = min(m, j + int(marks[mi]) - k, j + (CHECK_EVERY_FAST if fast else CHECK_EVERY))
+                count = upto - j
+                t0 = time.perf_counter()
+                alphas = config.schedule.steps(k, count)
+                if config.method == "gd":
+                    g = source.grad_sum(w, None)
+                    d = g / n + lam * w
+                    if gstop > 0 and float(np.linalg.norm(d)) <= gstop:
+                        elapsed += time.perf_counter() - t0
+                        status, message, stop = "converged", f"‖∇F‖ ≤ {config.gtol:g}·‖∇F(W₀)‖ at iteration {k}", True
+                        break
+                    w -= alphas[0] * d
+                    used = n
+                elif fast:
+                    w = sgd_least_squares(w, source.design, source.target, order[j:upto], alphas, lam)
+                    used = count
+                else:
+                    used = 0
+                    for s in range(j, upto):
+                        batch = order[s * b:(s + 1) * b]
+                        g = source.grad_sum(w, batch)
+                        w -= alphas[s - j] * (g / len(batch) + lam * w)
+                        used += len(batch)
+                elapsed += time.perf_counter() - t0
+                if config.method == "minibatch":
+                    total_flops += sum(flops(min(b, n - s * b)) for s in range(j, upto))
+                else:
+                    total_flops += count * flops(b if config.method == "gd" else 1)
+                samples += used
+                k += count
+                j = upto
+                if progress is not None:
+                    progress(count)
+                at_mark = k == marks[mi]
+                if not np.isfinite(w).all():
+                    loss = record()
+                    status, stop = "diverged", True
+                    message = f"diverged at iteration {k}: the iterate is not finite (loss {loss:.6g})"
+                elif at_mark:
+                    mi += 1
+                    loss = record()
+                    if not math.isfinite(loss) or loss > limit:
+                        status, stop = "diverged", True
+                        message = (f"diverged at iteration {k}: loss {loss:.6g} "
+                                   f"(initial loss {f0:.6g}; limit {config.diverge_factor:g}× initial)")
+                    elif config.method != "gd" and gstop > 0 and \
+                            float(np.linalg.norm(objective.grad(w))) <= gstop:
+                        status, stop = "converged", True
+                        message = f"‖∇F‖ ≤ {config.gtol:g}·‖∇F(W₀)‖ at iteration {k}"
+    if history[-1].iteration != k:
+        record()
+    return RunResult(
+        method=config.method, schedule=config.schedule.kind, C=config.schedule.C, seed=int(seed),
+        batch=b, sampling=config.sampling if config.method != "gd" else "full",
+        gradient=getattr(source, "name", type(source).__name__), status=status, message=message,
+        param_names=tuple(param_names), params=tuple(float(v) for v in w), history=tuple(history))
