@@ -1,0 +1,226 @@
+"""Agreement: symbolic vs reverse mode vs finite differences vs complex step, kink-aware.
+
+Sources, all in float64:
+
+* ``symbolic`` — the SymPy partials, lambdified (:func:`diffkit.symbolic.to_numpy`);
+* ``reverse``  — diffkit's reverse-mode engine on the model's graph;
+* ``numeric``  — central differences, 4-point (Richardson) stencil, step ``h·max(1, |θ_i|)``;
+* ``complex_step`` — Im f(θ + i·h e_i)/h with h = 1e-30, only where the loss is analytic
+  (no relu, step, sign, abs, max, min).
+
+Errors are measured against the symbolic gradient.  A comparison passes when the absolute *or* the
+relative error is within tolerance (relative error |a − b| / |b|, with |b| floored at 1e-300):
+``RTOL["numeric"] = 1e-7``, ``RTOL["reverse"] = RTOL["complex_step"] = 1e-12``.
+
+Kinks: where a kinked function sits exactly at its kink (relu, abs, step or sign of 0; max or min
+at a tie), the derivative does not exist and tools follow different conventions (0, ½ or 1).  For
+each parameter diffkit then reports the left and right one-sided derivatives; if they differ the
+verdict is ``kink`` — a convention difference, not a failure.
+
+Examples
+--------
+>>> from diffkit import model_from_expr
+>>> m = model_from_expr("relu(w*x) + b**2", wrt="w,b", at={"w": 0.0, "b": 0.5, "x": 2.0})
+>>> a = agreement(m)
+>>> a.verdicts, a.kinks["w"]
+({'w': 'kink', 'b': 'ok'}, {'left': 0.0, 'right': 2.0})
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+import sympy as sp
+
+from ..errors import BadInput
+from ..functions import relu, step
+from ..model import Model
+from ..symbolic import to_numpy
+from ..symbolic.derive import gradient as symbolic_gradient
+
+RTOL = {"reverse": 1e-12, "numeric": 1e-7, "complex_step": 1e-12}
+FD_STEP = 2e-4
+ONE_SIDED_STEP = 1e-6
+KINKED = (relu, step, sp.sign, sp.Abs, sp.Max, sp.Min, sp.Heaviside)
+
+
+@dataclass(frozen=True)
+class PointAgreement:
+    """All gradient sources at one point, with errors against the symbolic gradient."""
+
+    point: dict[str, float]
+    value: float
+    gradients: dict[str, dict[str, float]]          # source -> param -> value
+    errors: dict[str, dict[str, tuple[float, float]]]  # source -> param -> (abs, rel)
+    verdicts: dict[str, str]                        # param -> "ok" | "kink" | "mismatch"
+    kinks: dict[str, dict[str, float]]              # param -> {"left", "right"} where at a kink
+    kink_sites: tuple[str, ...] = ()                # the kinked subexpressions sitting at their kink
+
+    @property
+    def ok(self) -> bool:
+        return all(v != "mismatch" for v in self.verdicts.values())
+
+
+@dataclass(frozen=True)
+class Agreement(PointAgreement):
+    """Agreement at the user's point, plus a summary over random points."""
+
+    random: dict = field(default_factory=dict)
+
+    @property
+    def max_abs_error(self) -> float:
+        return max([e[0] for src in self.errors.values() for e in src.values()] + [self.random.get("max_abs_error", 0.0)])
+
+    @property
+    def max_rel_error(self) -> float:
+        return max([e[1] for src in self.errors.values() for e in src.values()] + [self.random.get("max_rel_error", 0.0)])
+
+    @property
+    def ok(self) -> bool:
+        return super().ok and self.random.get("mismatches", 0) == 0
+
+
+class _Evaluator:
+    """The numeric pieces one model needs, built once (lambdify is the slow part)."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.k = len(model.params)
+        loss = model.loss_expr
+        self.grad_exprs = symbolic_gradient(model)
+        self.f = to_numpy(loss, model.symbols)
+        self.g = to_numpy(list(self.grad_exprs.values()), model.symbols)
+        self.analytic = not loss.has(*KINKED)
+        self.kinked = [e for e in sp.preorder_traversal(loss) if isinstance(e, KINKED)]
+        self.kink_args = [to_numpy(_kink_arg(e), model.symbols) for e in self.kinked]
+        from ..engine import from_model  # the engine side
+
+        self.graph = from_model(model)
+
+    def values(self, pt: Mapping[str, float]) -> list[float]:
+        return [pt[n] for n in self.model.symbol_names]
+
+    def loss_at(self, theta: np.ndarray, rest: list) -> float:
+        return float(self.f(*theta, *rest))
+
+    def at(self, pt: Mapping[str, float]) -> PointAgreement:
+        vals = self.values(pt)
+        theta, rest = np.array(vals[: self.k], dtype=float), vals[self.k:]
+        names = self.model.wrt
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            sym = {n: float(v) for n, v in zip(names, self.g(*vals))}
+            rev = {n: float(np.asarray(v)) for n, v in self.graph.gradient(dict(pt)).items()}
+            num = {n: float(v) for n, v in zip(names, _central(lambda t: self.loss_at(t, rest), theta))}
+            grads = {"symbolic": sym, "reverse": rev, "numeric": num}
+            if self.analytic:
+                cs = _complex_step(lambda t: self.f(*t, *rest), theta)
+                grads["complex_step"] = {n: float(v) for n, v in zip(names, cs)}
+            value = float(self.f(*vals))
+        sites = tuple(str(e) for e, a in zip(self.kinked, self.kink_args) if _at_kink(e, a(*vals)))
+        kinks: dict[str, dict[str, float]] = {}
+        if sites:
+            for i, n in enumerate(names):
+                left, right = _one_sided(lambda t: self.loss_at(t, rest), theta, i)
+                if not _close(left, right, RTOL["numeric"] * 10):
+                    kinks[n] = {"left": left, "right": right}
+        errors: dict[str, dict[str, tuple[float, float]]] = {}
+        verdicts = {n: "ok" for n in names}
+        for src in [s for s in grads if s != "symbolic"]:
+            errors[src] = {}
+            for n in names:
+                a, b = grads[src][n], sym[n]
+                ae = abs(a - b)
+                re = ae / max(abs(b), 1e-300)
+                errors[src][n] = (ae, re)
+                if n in kinks:
+                    verdicts[n] = "kink"
+                elif not (ae <= RTOL[src] or re <= RTOL[src]) or not np.isfinite(a) or not np.isfinite(b):
+                    verdicts[n] = "mismatch"
+        # at a kink the errors are convention differences: keep them out of the maxima
+        for src in errors:
+            for n in kinks:
+                errors[src][n] = (0.0, 0.0)
+        return PointAgreement(dict(pt), value, grads, errors, verdicts, kinks, sites)
+
+
+def agreement(model: Model, point: Mapping[str, float] | None = None, *, points: int = 10,
+              seed: int = 0) -> Agreement:
+    """Gradient agreement at ``point`` (the model's point by default) and at ``points`` random points.
+
+    Random points vary every symbol over its domain (``model.domains``); points where the loss or
+    gradient is not finite (outside a log's domain, say) are skipped and counted.
+    """
+    if points < 0 or points > 100_000:
+        raise BadInput(f"--points must be between 0 and 100000, got {points}")
+    ev = _Evaluator(model)
+    pt = model.point(point)
+    here = ev.at(pt)
+    mx_abs = mx_rel = 0.0
+    mismatches = kinks = skipped = 0
+    worst: dict | None = None
+    for rp in model.random_points(points, seed=seed, base=pt):
+        r = ev.at(rp)
+        if not np.isfinite(r.value) or not all(np.isfinite(v) for v in r.gradients["symbolic"].values()):
+            skipped += 1
+            continue
+        kinks += bool(r.kinks)
+        mismatches += not r.ok
+        for src in r.errors.values():
+            for ae, re in src.values():
+                if re > mx_rel:
+                    worst = {"point": rp, "relative_error": re}
+                mx_abs, mx_rel = max(mx_abs, ae), max(mx_rel, re)
+    random = {"points": points, "seed": seed, "max_abs_error": mx_abs, "max_rel_error": mx_rel,
+              "mismatches": mismatches, "kinks": kinks, "skipped": skipped, "worst": worst}
+    return Agreement(here.point, here.value, here.gradients, here.errors, here.verdicts, here.kinks,
+                     here.kink_sites, random)
+
+
+def _kink_arg(e: sp.Expr) -> sp.Expr:
+    if isinstance(e, (sp.Max, sp.Min)):
+        a = sorted(e.args, key=sp.default_sort_key)
+        return sp.Mul(*[a[i] - a[j] for i in range(len(a)) for j in range(i + 1, len(a))])
+    return e.args[0]
+
+
+def _at_kink(e, v) -> bool:
+    return bool(np.all(np.abs(np.asarray(v, dtype=float)) <= 1e-12))
+
+
+def _close(a: float, b: float, tol: float) -> bool:
+    return abs(a - b) <= tol * max(1.0, abs(a), abs(b))
+
+
+def _central(f, theta: np.ndarray) -> np.ndarray:
+    g = np.empty_like(theta)
+    for i in range(theta.size):
+        h = FD_STEP * max(1.0, abs(theta[i]))
+        e = np.zeros_like(theta)
+        e[i] = h
+        g[i] = (8 * (f(theta + e) - f(theta - e)) - (f(theta + 2 * e) - f(theta - 2 * e))) / (12 * h)
+    return g
+
+
+def _one_sided(f, theta: np.ndarray, i: int) -> tuple[float, float]:
+    """Second-order one-sided differences (left, right) in coordinate ``i``."""
+    h = ONE_SIDED_STEP * max(1.0, abs(theta[i]))
+    e = np.zeros_like(theta)
+    e[i] = h
+    f0 = f(theta)
+    right = (-3 * f0 + 4 * f(theta + e) - f(theta + 2 * e)) / (2 * h)
+    left = (3 * f0 - 4 * f(theta - e) + f(theta - 2 * e)) / (2 * h)
+    return round(float(left), 6), round(float(right), 6)
+
+
+def _complex_step(f, theta: np.ndarray, h: float = 1e-30) -> np.ndarray:
+    x = theta.astype(complex)
+    g = np.empty(theta.size)
+    for i in range(theta.size):
+        e = np.zeros_like(x)
+        e[i] = 1j * h
+        g[i] = np.imag(f(x + e)) / h
+    return g
