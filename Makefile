@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/diffkit derive ridge-sigmoid
+	$(BIN)/diffkit compare
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -85,7 +85,8 @@ def no_eval(monkeypatch, request):
 
     def guard(name):
         def call(src, *a, **k):
-            if text and isinstance(src, str) and text in src:
+            # short texts ("exp") also occur in our own annotations, which typer evaluates
+            if text and isinstance(src, str) and (src.strip() == text or (len(text) >= 8 and text in src)):
                 raise AssertionError(f"{name} was called on the user's text")
             return real[name](src, *a, **k)
         return call

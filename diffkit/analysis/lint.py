@@ -6,14 +6,14 @@ an argument where the pattern breaks — what the fragile and the stable form gi
 Patterns
 --------
 * ``1/(1 + exp(−z))`` (σ written out): exp(−z) overflows for z ≲ −710; with σ′ written as
-  exp(−z)/(1 + exp(−z))² the quotient becomes inf/inf = nan.  Rewrite: σ(z) = ½(1 + tanh(z/2))
-  (or ``scipy.special.expit``), σ′(z) = σ(z)σ(−z).
+  exp(−z)/(1 + exp(−z))² the quotient becomes inf/inf = nan.  Rewrite: keep σ a function of its
+  own (``scipy.special.expit``), σ′(z) = e/(1 + e)² with e = exp(−|z|).
 * ``log(1 + exp(z))``: overflows to inf for z ≳ 710.  Rewrite: softplus(z) =
   ``np.logaddexp(0, z)`` = max(z, 0) + log1p(exp(−|z|)).
 * ``log(Σ exp(a_i))``: overflows for large a_i.  Rewrite: m + log Σ exp(a_i − m), m = max a_i
   (``scipy.special.logsumexp``).
 * ``1 − σ(z)``: cancels to 0 when σ(z) ≈ 1 (z ≳ 37) and loses all relative accuracy.  Rewrite:
-  σ(−z).
+  σ(−z) = 1/(1 + exp(z)).
 
 Examples
 --------
@@ -89,10 +89,10 @@ def lint(exprs: Iterable[sp.Expr]) -> list[Finding]:
             if node.is_Pow and node.exp.is_negative and _one_plus_exp(node.base) is not None:
                 add(Finding(
                     "1/(1 + exp(-z))", render.text(node),
-                    "sigma(z) = 0.5*(1 + tanh(z/2)) (scipy.special.expit); sigma'(z) = sigma(z)*sigma(-z)",
+                    "sigma(z) as its own function (scipy.special.expit); sigma'(z) = e/(1 + e)**2 with e = exp(-|z|)",
                     "exp(-z) overflows for z below about -709; exp(-z)/(1 + exp(-z))**2 then gives inf/inf = nan",
                     _np(lambda t: np.exp(-t) / (1 + np.exp(-t)) ** 2, -800.0),
-                    _np(lambda t: 0.25 / np.cosh(t / 2) ** 2, -800.0), -800.0))
+                    _np(lambda t: np.exp(-abs(t)) / (1 + np.exp(-abs(t))) ** 2, -800.0), -800.0))
             # log(1 + exp(z)) and log of a sum of exps
             if isinstance(node, sp.log) and node.args[0].is_Add:
                 arg = node.args[0]
@@ -113,10 +113,10 @@ def lint(exprs: Iterable[sp.Expr]) -> list[Finding]:
                 for a in node.args:
                     if a.is_Mul and len(a.args) == 2 and a.args[0] == -1 and isinstance(a.args[1], sigmoid):
                         add(Finding(
-                            "1 - sigma(z)", render.text(node), "sigma(-z)",
+                            "1 - sigma(z)", render.text(node), "sigma(-z) = 1/(1 + exp(z))",
                             "1 - sigma(z) cancels to 0 once sigma(z) rounds to 1 (z above about 37)",
-                            _np(lambda t: 1 - 0.5 * (1 + np.tanh(t / 2)), 40.0),
-                            _np(lambda t: 0.5 * (1 + np.tanh(-t / 2)), 40.0), 40.0))
+                            _np(lambda t: 1 - 1 / (1 + np.exp(-t)), 40.0),
+                            _np(lambda t: 1 / (1 + np.exp(t)), 40.0), 40.0))
     return list(found.values())
 
 

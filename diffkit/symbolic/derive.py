@@ -38,15 +38,26 @@ from . import render
 FORMS = ("lecture", "expanded", "simplified", "cse", "matrix")
 
 
+def almost_everywhere(expr: sp.Expr) -> sp.Expr:
+    """Drop Dirac deltas: sign′ and Heaviside′ are 0 away from their jump (diffkit's convention,
+    like step′ = 0); the kink itself is reported by the agreement check, not differentiated."""
+    if not expr.has(sp.DiracDelta):
+        return expr
+    return expr.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.Integer(0))
+
+
 def gradient(model: Model) -> dict[str, sp.Expr]:
-    """The naive symbolic gradient: each partial ∂L/∂p exactly as ``sympy.diff`` returns it."""
+    """The naive symbolic gradient: each partial ∂L/∂p as ``sympy.diff`` returns it.
+
+    (Dirac deltas from differentiating sign or Heaviside are dropped: :func:`almost_everywhere`.)
+    """
     loss = model.loss_expr
-    return {p.name: sp.diff(loss, p) for p in model.params}
+    return {p.name: almost_everywhere(sp.diff(loss, p)) for p in model.params}
 
 
 def hessian(model: Model) -> sp.Matrix:
     """The Hessian of the loss with respect to the parameters (symmetric by construction)."""
-    return sp.hessian(model.loss_expr, model.params)
+    return sp.hessian(model.loss_expr, model.params).applyfunc(almost_everywhere)
 
 
 @dataclass(frozen=True)

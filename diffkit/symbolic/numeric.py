@@ -28,13 +28,22 @@ import sympy as sp
 
 
 def np_sigmoid(z):
-    """σ(z) without overflow: ½(1 + tanh(z/2)); works for complex input (complex step)."""
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
+    """σ(z) = 1/(1 + e^(−z)), accurate to the last bit in both tails.
+
+    For z ≪ 0, e^(−z) overflows to inf and 1/inf = 0 is the right limit (the warning is silenced);
+    for z ≫ 0 the result rounds to 1 with full relative accuracy.  (½(1 + tanh(z/2)) would lose
+    the lower tail: at z = −40 it gives 0 instead of 4.2e-18.)  Complex input works (complex step).
+    """
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
 
 
 def np_sigmoid_prime(z):
-    """σ′(z) = σ(z)σ(−z): avoids the cancellation in σ(z)(1 − σ(z)) when σ(z) ≈ 1."""
-    return np_sigmoid(z) * np_sigmoid(-z)
+    """σ′(z) = e^(−|z|)/(1 + e^(−|z|))²: no overflow, and no cancellation in σ(z)(1 − σ(z)) when σ(z) ≈ 1."""
+    if np.iscomplexobj(z):
+        return np.exp(-z) / (1.0 + np.exp(-z)) ** 2
+    e = np.exp(-np.abs(z))
+    return e / (1.0 + e) ** 2
 
 
 def np_softplus(z):
