@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/diffkit compare
+	$(BIN)/diffkit compare --report reports/ridge-sigmoid.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

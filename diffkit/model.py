@@ -137,8 +137,8 @@ class Model:
         """The loss, or BadInput when this model is kept only as a graph."""
         if self.loss is None:
             raise BadInput(
-                f"model {self.name!r} is too large to keep symbolically; use the engine "
-                "(smaller widths give a symbolic expression)"
+                f"model {self.name!r} has {len(self.params)} parameters and is kept only as a graph "
+                "(symbolic up to 64): this needs the symbolic side, so use smaller --sizes"
             )
         return self.loss
 
