@@ -24,8 +24,11 @@ def test_python_examples_run():
     blocks = re.findall(r"```python\n(.*?)```", README, re.S)
     assert blocks
     parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    session: dict = {}  # one reader's session: later blocks use names from earlier ones
     for i, block in enumerate(blocks):
-        runner.run(parser.get_doctest(block, {}, f"README-python-{i}", "README.md", 0))
+        test = parser.get_doctest(block, session, f"README-python-{i}", "README.md", 0)
+        runner.run(test, clear_globs=False)
+        session = test.globs
     assert runner.summarize(verbose=False).failed == 0
 
 

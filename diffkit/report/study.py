@@ -6,9 +6,9 @@ regression, in which case that model is fitted to synthetic data of its kind.  T
 optimum (:func:`diffkit.optim.solve_optimum`), so excess loss F(w_k) − F* is exact.
 
 Step sizes: GD uses the classical constant 1/L.  SGD and minibatch use the lecture's α_k = C/k
-with C = 1/μ (μ the smallest eigenvalue of AᵀA/n + λ): Bottou, Curtis & Nocedal (2018, Thm 4.7)
-need C·μ > 1/2 for the O(1/k) rate, and study's default C = 1/mean‖aᵢ‖² gives C·μ ≈ 1/d, far
-too small (the excess loss then stalls near its start).
+with the optimiser's default C = 1/μ (μ the smallest eigenvalue of AᵀA/n + λ; see
+:func:`diffkit.optim.default_C`): Bottou, Curtis & Nocedal (2018, Thm 4.7) need C·μ > 1/2 for the
+O(1/k) rate.
 
 The default size (n = 1000, d = 5, 20 epochs, seeds 0..4) keeps a whole report under ~2 s of
 optimisation on a laptop-class core.
@@ -87,19 +87,13 @@ def report_study(model: Model | None = None, settings: StudySettings | None = No
     ('linear-regression', ['gd', 'minibatch(b=32)', 'sgd'])
     """
     from .. import builtin
-    from ..optim import make_data, quadratic_constants, study
-    from ..optim.data import bind
-    from ..optim.gradients import SymbolicGradient
+    from ..optim import make_data, study
 
     s = settings or StudySettings()
     kind = study_kind(model)
     d = int(model.spec.get("d", s.d)) if model is not None and kind == model.spec.get("kind") else s.d
     m = builtin(kind, d=d)
     data = make_data(kind, n=s.n, d=d, noise=s.noise, seed=0)
-    design = SymbolicGradient(m, bind(m, data)).design
-    mu, _ = quadratic_constants(design)
-    curv = 0.25 if kind == "logistic-regression" else 1.0
-    C = 1.0 / max(curv * mu, 1e-3)
-    stochastic = {k: C for k in methods if k != "gd"}
-    return study(m, data, methods=tuple(methods), C=stochastic or None, epochs=s.epochs, batch=s.batch,
+    # step sizes: the optimiser's defaults (1/L for GD; C = 1/μ for C/k, see optim.default_C)
+    return study(m, data, methods=tuple(methods), epochs=s.epochs, batch=s.batch,
                  seeds=s.seeds, eps=s.eps, timing=s.timing)

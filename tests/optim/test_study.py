@@ -46,8 +46,8 @@ def test_median_curve_and_cost_to_reach(lr_small):
     assert np.all(curve["lo"] <= curve["median"]) and np.all(curve["median"] <= curve["hi"])
     eps = float(np.median(table[:, -1])) * 1.5
     c = cost_to_reach(runs, eps)
-    firsts = [next(h.sample_gradients for h in r.history if h.excess_loss <= eps) if r.final.excess_loss <= eps
-              else None for r in runs]
+    # the first recorded hit of ε (SGD is not monotone: a run may hit ε and end above it)
+    firsts = [next((h.sample_gradients for h in r.history if h.excess_loss <= eps), None) for r in runs]
     got = [f for f in firsts if f is not None]
     assert c["reached"] == len(got) >= 2 and c["median"] == float(np.median(got))
     assert cost_to_reach(runs, 1e-30)["reached"] == 0
