@@ -153,7 +153,8 @@ class RunConfig:
     timing : bool, default True
         Measure wall time; when False every ``time_s`` is None (reproducible output).
     fast : bool, default True
-        Allow exact fast paths (blocked single-sample SGD for least squares).
+        Allow exact fast paths for least squares (blocked single-sample SGD; a full gradient
+        with reused buffers for GD).  The iterates are the same up to rounding.
     """
 
     method: str

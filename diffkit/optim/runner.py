@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from .config import RunConfig
-from .fastpath import sgd_least_squares
+from .fastpath import LeastSquaresGradient, sgd_least_squares
 from .gradients import GradientSource, Objective
 from .results import HistoryPoint, RunResult
 
@@ -71,7 +71,11 @@ def run(source: GradientSource, objective: Objective, config: RunConfig, *, seed
     marks = checkpoints(config.epochs, m, config.history_points)
     rng = np.random.default_rng(seed)
     lam = config.lam
-    fast = config.fast and config.method == "sgd" and getattr(source, "least_squares", False)
+    least_squares = config.fast and getattr(source, "least_squares", False)
+    fast = least_squares and config.method == "sgd"
+    # GD on least squares: Aᵀ(Aw − y) with reused buffers, nothing else of size n per step
+    full_grad = LeastSquaresGradient(source.design, source.target) \
+        if least_squares and config.method == "gd" else source.grad_sum
     flops_of: dict[int, int] = {}
     fl = getattr(source, "flops", None)
 
@@ -115,7 +119,7 @@ def run(source: GradientSource, objective: Objective, config: RunConfig, *, seed
                 t0 = time.perf_counter()
                 alphas = config.schedule.steps(k, count)
                 if config.method == "gd":
-                    g = source.grad_sum(w, None)
+                    g = full_grad(w)
                     d = g / n + lam * w
                     if gstop > 0 and float(np.linalg.norm(d)) <= gstop:
                         elapsed += time.perf_counter() - t0

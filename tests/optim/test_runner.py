@@ -168,3 +168,47 @@ def test_divergence_to_non_finite_values():
     r = run(src, Objective(src, 0.0), cfg, seed=0, optimum_loss=0.0, param_names=("w1", "w2", "w3"))
     assert r.status == "diverged" and "diverged at iteration" in r.message
     assert not np.isfinite(r.final.loss) or r.final.loss > 1e300
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.2])
+@pytest.mark.parametrize("block,chunk", [(1, 1), (3, 2), (16, 4), (7, 1000)])
+def test_blocked_sgd_matches_the_loop_across_blocks_and_chunks(lam, block, chunk):
+    rng = np.random.default_rng(2)
+    A, y = rng.standard_normal((90, 6)), rng.standard_normal(90)
+    idx = rng.integers(0, 90, 211)  # with replacement: repeated rows inside a block
+    alphas = 0.05 / np.arange(1, 212)
+    w0 = rng.standard_normal(6)
+    keep, w = w0.copy(), w0.copy()
+    for i, a in zip(idx, alphas):
+        w = w - a * ((A[i] @ w - y[i]) * A[i] + lam * w)
+    got = sgd_least_squares(w0, A, y, idx, alphas, lam, block=block, chunk=chunk)
+    assert np.allclose(got, w, rtol=1e-12, atol=1e-14)
+    assert np.array_equal(w0, keep)  # the start is not modified
+
+
+def test_blocked_sgd_with_a_step_that_zeroes_the_iterate():
+    rng = np.random.default_rng(3)
+    A, y = rng.standard_normal((40, 3)), rng.standard_normal(40)
+    idx, alphas = rng.permutation(40), np.full(40, 0.5)  # α λ = 1: the scaling trick cannot be used
+    w = np.zeros(3)
+    for i, a in zip(idx, alphas):
+        w = w - a * ((A[i] @ w - y[i]) * A[i] + 2.0 * w)
+    assert np.allclose(sgd_least_squares(np.zeros(3), A, y, idx, alphas, 2.0, block=4, chunk=2), w,
+                       rtol=1e-12, atol=1e-14)
+
+
+def test_blocked_sgd_rejects_out_of_range_indices():
+    A, y = np.ones((5, 2)), np.ones(5)
+    with pytest.raises(IndexError, match=r"\[0, 5\)"):
+        sgd_least_squares(np.zeros(2), A, y, np.array([0, 5]), np.ones(2), 0.0)
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.1])
+def test_fast_gd_gives_the_plain_gd_iterates(lam):
+    ds = make_data(n=400, d=5, noise=0.5, seed=6)
+    kw = dict(methods=["gd"], schedule="constant", C=0.05, lam=lam, epochs=30, seeds=[0], timing=False, gtol=0.0)
+    model = builtin("linear-regression", d=5)
+    fast = study(model, ds, fast=True, **kw).runs[0]
+    slow = study(model, ds, fast=False, **kw).runs[0]
+    assert np.allclose(fast.params, slow.params, rtol=1e-12, atol=1e-14)
+    assert [h.loss for h in fast.history] == pytest.approx([h.loss for h in slow.history], rel=1e-12)
