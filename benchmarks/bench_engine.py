@@ -118,11 +118,13 @@ def w2_impls(n: int) -> dict[str, Callable]:
     x, y = rng.normal(size=n), rng.uniform(size=n)
     vg = dk.value_and_grad(w2_loss, argnum=(0, 1))
     cg = dk.compile_gradient(dk.trace(w2_loss, W0, B0, x, y, LAM0, wrt=("w", "b")))
+    pt = {"w": W0, "b": B0, "x": x, "y": y, "lam": LAM0}
+    rargs = tuple(pt[n] for n in cg.argnames)  # the compiled function's own argument order
     g_plain, g_cse = _sympy_gradient(False), _sympy_gradient(True)
     impls = {
         "hand": lambda: hand_w2(W0, B0, x, y, LAM0),
         "diffkit": lambda: vg(W0, B0, x, y, LAM0),
-        "diffkit_replay": lambda: cg(W0, B0, x, y, LAM0),
+        "diffkit_replay": lambda: cg(*rargs),
         "lambdify": lambda: [np.mean(gi) for gi in g_plain(W0, B0, x, y, LAM0)],
         "lambdify_cse": lambda: [np.mean(gi) for gi in g_cse(W0, B0, x, y, LAM0)],
     }
@@ -178,6 +180,20 @@ def w3_impls(dtype) -> dict[str, Callable]:
 
 
 # -- peers (optional) --------------------------------------------------------------------------
+def _autograd():
+    try:
+        import autograd
+        import autograd.numpy as anp
+        from autograd.scipy.special import logsumexp
+        return autograd, anp, logsumexp
+    except ImportError:
+        return None
+
+
+def _autograd_ridge(anp, x, y):
+    return lambda p: anp.mean(0.5 * (y - 1.0 / (1.0 + anp.exp(-(p[0] * x + p[1])))) ** 2) + LAM0 * p[0] ** 2
+
+
 def _torch():
     try:
         import torch
@@ -188,9 +204,15 @@ def _torch():
 
 
 def _peers_w1() -> dict:
+    out = {}
+    ag = _autograd()
+    if ag is not None:
+        autograd, anp, _ = ag
+        vg = autograd.value_and_grad(_autograd_ridge(anp, X0, Y0))
+        out["autograd"] = lambda: vg((W0, B0))
     torch = _torch()
     if torch is None:
-        return {}
+        return out
     w = torch.tensor(W0, dtype=torch.float64, requires_grad=True)
     b = torch.tensor(B0, dtype=torch.float64, requires_grad=True)
 
@@ -199,13 +221,19 @@ def _peers_w1() -> dict:
         L = 0.5 * (Y0 - torch.sigmoid(w * X0 + b)) ** 2 + LAM0 * w ** 2
         L.backward()
         return w.grad, b.grad
-    return {"torch": f}
+    return {**out, "torch": f}
 
 
 def _peers_w2(x, y) -> dict:
+    out = {}
+    ag = _autograd()
+    if ag is not None:
+        autograd, anp, _ = ag
+        vg = autograd.value_and_grad(_autograd_ridge(anp, x, y))
+        out["autograd"] = lambda: vg((W0, B0))
     torch = _torch()
     if torch is None:
-        return {}
+        return out
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
     w = torch.tensor(W0, dtype=torch.float64, requires_grad=True)
     b = torch.tensor(B0, dtype=torch.float64, requires_grad=True)
@@ -215,13 +243,26 @@ def _peers_w2(x, y) -> dict:
         L = (0.5 * (ty - torch.sigmoid(w * tx + b)) ** 2).mean() + LAM0 * w ** 2
         L.backward()
         return w.grad, b.grad
-    return {"torch": f}
+    return {**out, "torch": f}
 
 
 def _peers_w3(params, X, Y) -> dict:
+    out = {}
+    ag = _autograd()
+    if ag is not None:
+        autograd, anp, logsumexp = ag
+
+        def loss(ps):
+            a = X
+            for i, (W, b) in enumerate(ps):
+                a = anp.dot(a, W) + b
+                a = anp.maximum(a, 0.0) if i < len(ps) - 1 else a
+            return -anp.sum(Y * (a - logsumexp(a, axis=1, keepdims=True))) / X.shape[0]
+        vg = autograd.value_and_grad(loss)
+        out["autograd"] = lambda: vg(params)
     torch = _torch()
     if torch is None:
-        return {}
+        return out
     tp = [(torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True)) for W, b in params]
     tX, tY = torch.from_numpy(X), torch.from_numpy(Y)
 
@@ -233,7 +274,7 @@ def _peers_w3(params, X, Y) -> dict:
             a = torch.relu(a) if i < len(tp) - 1 else a
         L = -(tY * torch.log_softmax(a, dim=1)).sum(dim=1).mean()
         L.backward()
-    return {"torch": f}
+    return {**out, "torch": f}
 
 
 # -- main --------------------------------------------------------------------------------------
@@ -242,6 +283,11 @@ def check_agreement() -> None:
     im = w1_impls()
     want = im["hand"]()[1]
     assert np.allclose(im["diffkit"]()[1], want, rtol=1e-12)
+    im = w2_impls(1000)
+    want_v, want = im["hand"]()
+    for k in ("diffkit", "diffkit_replay") + (("autograd",) if "autograd" in im else ()):
+        v, got = im[k]()
+        assert np.allclose(v, want_v, rtol=1e-12) and np.allclose(got, want, rtol=1e-10), k
     params, X, Y = _mlp_data(np.float64, batch=8, sizes=(20, 7, 5, 3))
     _, hand = hand_w3(params, X, Y)
     loss = lambda p: dk.softmax_cross_entropy(dk.relu(dk.relu(X @ p[0][0] + p[0][1]) @ p[1][0] + p[1][1])  # noqa: E731

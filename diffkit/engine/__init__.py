@@ -4,8 +4,9 @@ Layers, each in its own module: ``core`` (nodes, primitives, rule tables, the ba
 ``prims``/``prims_array``/``losses`` (primitives with their VJP and JVP rules), ``ops`` (the
 NumPy-like API and Node operators), ``api`` (grad, jacobian, ...), ``graph`` (a recorded graph to
 inspect and replay), ``from_sympy`` (graphs from SymPy expressions and models), ``counting``
-(operation counts), ``replay`` (straight-line code generation), ``draw`` (DOT, SVG, PNG) and
-``check`` (the gradient checker every rule is tested with).
+(operation counts), ``replay`` (straight-line code generation), ``draw`` (DOT, SVG, PNG),
+``check`` (the gradient checker every rule is tested with) and ``buffers`` (the cache of large
+array buffers that spares repeated gradients their page faults).
 
 >>> import diffkit.engine as dk
 >>> float(dk.grad(lambda w: dk.sigmoid(w) ** 2)(0.0))
@@ -24,6 +25,7 @@ from .inspect import backprop_steps
 from .replay import CompiledGradient, compile_gradient
 from .draw import draw, layout, to_dot
 from .check import check_rule
+from .buffers import clear_buffer_cache, set_buffer_cache
 
 Var = Node
 
@@ -33,5 +35,5 @@ __all__ = list(_ops_all) + [
     "grad", "value_and_grad", "jacobian", "hessian", "jvp",
     "Graph", "Edge", "trace", "backward", "from_model", "from_sympy", "ModelGraph",
     "op_counts", "backprop_steps", "compile_gradient", "CompiledGradient",
-    "draw", "layout", "to_dot", "check_rule",
+    "draw", "layout", "to_dot", "check_rule", "set_buffer_cache", "clear_buffer_cache",
 ]

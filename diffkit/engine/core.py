@@ -124,12 +124,16 @@ class Node:
 class Primitive:
     """A named operation with an implementation and per-argument VJP/JVP rule tables."""
 
-    __slots__ = ("name", "impl", "nargs", "vjps", "jvps")
+    __slots__ = ("name", "impl", "nargs", "vjps", "jvps", "fresh", "inplace")
 
     def __init__(self, name: str, impl: Callable, nargs: int) -> None:
         self.name, self.impl, self.nargs = name, impl, nargs
         self.vjps: list[Callable | None] = [None] * nargs
         self.jvps: list[Callable | None] = [None] * nargs
+        #: argnums whose VJP, on plain arrays, returns a new array nothing else refers to
+        self.fresh: set[int] = set()
+        #: argnums whose VJP takes ``out=``: a buffer of g's shape it may overwrite (see backward_pass)
+        self.inplace: set[int] = set()
 
     def vjp(self, i: int) -> Callable:
         rule = self.vjps[i]
@@ -162,10 +166,18 @@ def primitive(name: str, impl: Callable, nargs: int) -> Primitive:
     return p
 
 
-def defvjp(prim: Primitive, argnum: int) -> Callable[[Callable], Callable]:
-    """Decorator registering ``rule(g, ans, *args, **params)`` as the VJP of argument ``argnum``."""
+def defvjp(prim: Primitive, argnum: int, *, fresh: bool = False,
+           inplace: bool = False) -> Callable[[Callable], Callable]:
+    """Decorator registering ``rule(g, ans, *args, **params)`` as the VJP of argument ``argnum``.
+
+    ``fresh``: on plain arrays the rule returns a new array that nothing else refers to.
+    ``inplace``: the rule takes a keyword ``out``, a buffer shaped like ``g`` that it may write
+    its result into; the backward pass passes one only when ``g`` is a fresh array it owns.
+    """
     def register(rule: Callable) -> Callable:
         prim.vjps[argnum] = rule
+        (prim.fresh.add if fresh else prim.fresh.discard)(argnum)
+        (prim.inplace.add if inplace else prim.inplace.discard)(argnum)
         return rule
     return register
 
@@ -187,6 +199,8 @@ def as_value(x: Any, what: str = "value") -> Any:
     >>> as_value(np.ones(2, np.float32)).dtype
     dtype('float32')
     """
+    if type(x) is np.ndarray and x.ndim and (x.dtype == np.float64 or x.dtype == np.float32):
+        return x  # the common case, checked cheaply (leaves are made on every grad call)
     if isinstance(x, Node):
         return x.value
     try:
@@ -212,7 +226,8 @@ def raw(x: Any) -> Any:
 
 def param(value: Any, name: str | None = None) -> Node:
     """A leaf to differentiate with respect to."""
-    return Node(as_value(value, f"parameter {name or ''}".strip()), kind="param", name=name, needs_grad=True)
+    return Node(as_value(value, "parameter" if name is None else f"parameter {name}"),
+                kind="param", name=name, needs_grad=True)
 
 
 def input_leaf(value: Any, name: str | None = None) -> Node:
@@ -300,15 +315,19 @@ def _call(prim: Primitive, args: Sequence, params: dict) -> Any:
 
 def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     """Apply ``prim``; record a Node when any argument is a Node, else return the plain value."""
+    needs_grad = traced = False
     for a in args:
         if isinstance(a, Node):
-            break
-    else:
+            traced = True
+            if a.needs_grad:
+                needs_grad = True
+                break
+    if not traced:
         return _call(prim, args, params)
-    parents = tuple(a if isinstance(a, Node) else const(a) for a in args)
+    parents = tuple([a if isinstance(a, Node) else const(a) for a in args])
     if not _ANOMALY[0]:
         value = _call(prim, [p.value for p in parents], params)
-        return Node(value, prim, parents, params, needs_grad=any(p.needs_grad for p in parents))
+        return Node(value, prim, parents, params, needs_grad=needs_grad)
     with np.errstate(all="ignore"):  # reported below as an error, not a warning
         value = _call(prim, [p.value for p in parents], params)
     node = Node(value, prim, parents, params, needs_grad=any(p.needs_grad for p in parents))
@@ -318,6 +337,8 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
 
 def materialize(g: Any, like: Any) -> Any:
     """A cotangent with exactly the shape and dtype of ``like`` (zeros for the symbolic zero)."""
+    if type(g) is np.ndarray and type(like) is np.ndarray and g.shape == like.shape and g.dtype == like.dtype:
+        return g
     shape, dtype = np.shape(raw(like)), np.result_type(raw(like))
     if isinstance(g, Node):
         from .prims_array import broadcast_to
@@ -384,10 +405,16 @@ def backward_pass(out: Node, seed: Any, *, wrt: Sequence[Node] = (), retain: boo
     adj: dict[Node, Any] = {out: seed}
     kept: dict[Node, Any] = {}
     anomaly = _ANOMALY[0]
+    # Cotangents this pass made with a ``fresh`` rule and holds in ``adj`` alone, by id: one may
+    # be overwritten by the single rule that consumes it (e.g. relu's mask applied in place to
+    # the product from matmul's rule, as hand-written backprop does), sparing a full-size array.
+    owned: dict[int, Any] = {}
+    reuse = not (retain or create_graph)
     for n in reversed(order):
         g = adj.get(n) if retain else adj.pop(n, None)
         if g is None:
             continue
+        own = reuse and owned.pop(id(g), None) is g
         prim = n.primitive
         if prim is None or n in stopset:
             kept[n] = g
@@ -398,20 +425,31 @@ def backward_pass(out: Node, seed: Any, *, wrt: Sequence[Node] = (), retain: boo
             ans, args = n.value, [p.value for p in n.parents]
         else:
             ans, args = values[n], [values[p] for p in n.parents]
+        rules = prim.vjps
+        if own and (len(n.parents) > 1 and sum(p.needs_grad for p in n.parents) > 1):
+            own = False  # g goes to two rules: neither may overwrite it
         for i, p in enumerate(n.parents):
             if not p.needs_grad:
                 continue
+            rule = rules[i] or prim.vjp(i)  # prim.vjp raises the "no VJP rule" error
+            kw = n.params if not (own and i in prim.inplace) else {**n.params, "out": g}
             if anomaly:
                 with np.errstate(all="ignore"):  # reported as an error instead
-                    c = prim.vjp(i)(g, ans, *args, **n.params)
+                    c = rule(g, ans, *args, **kw)
                 if c is not zero:
                     check_finite(c, n, "backward", i, values)
             else:
-                c = prim.vjp(i)(g, ans, *args, **n.params)
+                c = rule(g, ans, *args, **kw)
             if c is zero:
                 continue
             prev = adj.get(p)
-            adj[p] = c if prev is None else prev + c
+            if prev is None:
+                adj[p] = c
+                if reuse and i in prim.fresh and type(c) is np.ndarray and c.flags.writeable:
+                    owned[id(c)] = c
+            else:
+                owned.pop(id(prev), None)
+                adj[p] = prev + c
     if retain:
         return adj
     for n in stopset:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import bind, defjvp, defvjp, primitive, raw
+from .core import Node, bind, defjvp, defvjp, primitive, raw
 from .prims import mul, neg, sigmoid, softplus, sub
 from .prims_array import broadcast_to, reshape, sum, unbroadcast
 
@@ -29,9 +29,9 @@ def _logsumexp(z, axis: int):
 
 
 def _log_softmax_impl(z, axis=-1):
-    m = np.max(z, axis=axis, keepdims=True)
-    s = z - m
-    s -= np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
+    z = np.asarray(z)
+    s = z - z.max(axis=axis, keepdims=True)
+    s -= np.log(np.exp(s).sum(axis=axis, keepdims=True))
     return s
 
 
@@ -114,7 +114,12 @@ defjvp(softmax_p, 0)(lambda t, ans, z, axis=-1: _softmax_vjp(broadcast_to(t, np.
 # -- softmax cross-entropy ---------------------------------------------------------------------
 def _sce_impl(z, labels, axis=-1):
     y = _onehot(labels, z, axis)
-    return -np.sum(y * _log_softmax_impl(z, axis), axis=axis)
+    t = _log_softmax_impl(z, axis)
+    if np.result_type(t, y) == t.dtype:
+        t *= y  # in place: t is this call's own temporary
+    else:
+        t = t * y  # NumPy's promotion (e.g. float64 labels with float32 logits)
+    return -t.sum(axis=axis)
 
 
 softmax_ce_p = primitive("softmax_cross_entropy", _sce_impl, 2)
@@ -136,6 +141,16 @@ def _expand(g, ans, axis):
 
 @defvjp(softmax_ce_p, 0)
 def _sce_vjp_logits(g, ans, z, labels, axis=-1):
+    if type(z) is np.ndarray and not any(isinstance(v, Node) for v in (g, labels)) \
+            and (np.ndim(g) == 0 or np.shape(g) == np.shape(ans)):
+        # plain arrays: (softmax(z) − y)·g in place in one buffer, no binds (W3's last layer)
+        y = _onehot(labels, z, axis)
+        if np.result_type(z, y, g) == z.dtype:  # else NumPy's promotion, below
+            p = _log_softmax_impl(z, axis)
+            np.exp(p, out=p)
+            p -= y
+            p *= np.expand_dims(g, axis) if np.ndim(g) else g
+            return p
     p = softmax(z, axis)
     return mul(_expand(g, ans, axis), sub(p, _onehot(labels, z, axis)))
 

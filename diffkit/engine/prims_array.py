@@ -13,10 +13,12 @@ array([4., 4., 4.])
 
 from __future__ import annotations
 
+from math import prod
 from typing import Any
 
 import numpy as np
 
+from . import buffers
 from .core import Node, bind, defjvp, defvjp, primitive, raw
 
 
@@ -56,7 +58,16 @@ def _sum_jvp(t, ans, x, axis=None, keepdims=False):
 
 
 # -- mean --------------------------------------------------------------------------------------
-mean_p = primitive("mean", lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims), 1)
+def _mean_impl(x, axis=None, keepdims=False):
+    x = np.asarray(x)
+    if x.dtype.kind != "f" or x.dtype.itemsize < 4 or not x.size:
+        return np.mean(x, axis=axis, keepdims=keepdims)
+    # sum / n is what np.mean does for float32/64, without its ~10 µs of Python bookkeeping
+    n = x.size if axis is None else prod(x.shape[a] for a in (axis if isinstance(axis, tuple) else (axis,)))
+    return x.sum(axis=axis, keepdims=keepdims) / n
+
+
+mean_p = primitive("mean", _mean_impl, 1)
 
 
 def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -145,10 +156,15 @@ def unbroadcast(g: Any, shape: tuple) -> Any:
 
     Only sums when the shapes differ; a ``g`` of lower rank is left as it is (lazy broadcast).
     """
-    gshape = np.shape(raw(g))
+    gshape = g.shape if type(g) is np.ndarray else np.shape(raw(g))
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
+    if lead >= 0 and type(g) is np.ndarray:  # plain array: one NumPy reduction, no binds
+        axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1)
+        if axes:
+            g = g.sum(axis=axes, keepdims=True)
+        return g.reshape(g.shape[lead:]) if lead else g
     if lead < 0:
         if all(s == 1 or gs == 1 for gs, s in zip(gshape[::-1], shape[::-1]) if gs != s):
             return g  # already broadcastable with nothing to sum
@@ -163,6 +179,13 @@ def unbroadcast(g: Any, shape: tuple) -> Any:
 
 # -- matmul ------------------------------------------------------------------------------------
 def _matmul_impl(a, b):
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 == b.ndim \
+            and a.shape[1] == b.shape[0] and a.dtype == b.dtype and a.dtype.kind == "f":
+        # the common case first, checks kept to attribute lookups (W3 makes 8 products a step)
+        shape = (a.shape[0], b.shape[1])
+        if shape[0] * shape[1] * a.itemsize < buffers.MIN_BYTES:
+            return np.matmul(a, b)
+        return np.matmul(a, b, out=buffers.empty(shape, a.dtype))
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         raise ValueError("matmul needs arrays of at least one dimension, not scalars (use * instead)")
     if np.shape(a)[-1] != np.shape(b)[-2 if np.ndim(b) > 1 else 0]:
@@ -207,15 +230,25 @@ def _matmul_grad(g, ans, a, b, argnum):
     return unbroadcast(out, sb)
 
 
-@defvjp(matmul_p, 0)
+def _plain_2d(g, a, b) -> bool:
+    """All plain 2-D arrays of one float dtype: the VJPs can call NumPy directly (no binds)."""
+    return (type(g) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray
+            and g.ndim == a.ndim == b.ndim == 2 and g.dtype == a.dtype == b.dtype)
+
+
+@defvjp(matmul_p, 0, fresh=True)
 def _matmul_vjp_a(g, ans, a, b):
+    if _plain_2d(g, a, b) and g.shape == ans.shape:
+        return _matmul_impl(g, b.T)
     if np.ndim(raw(a)) == 2 and np.ndim(raw(b)) == 2:
         return matmul(broadcast_to(g, np.shape(raw(ans))), transpose(b))  # the common case, no reshapes
     return _matmul_grad(g, ans, a, b, 0)
 
 
-@defvjp(matmul_p, 1)
+@defvjp(matmul_p, 1, fresh=True)
 def _matmul_vjp_b(g, ans, a, b):
+    if _plain_2d(g, a, b) and g.shape == ans.shape:
+        return _matmul_impl(a.T, g)
     if np.ndim(raw(a)) == 2 and np.ndim(raw(b)) == 2:
         return matmul(transpose(a), broadcast_to(g, np.shape(raw(ans))))
     return _matmul_grad(g, ans, a, b, 1)

@@ -147,6 +147,13 @@ def _identifiers(graph: Any) -> dict[Any, str]:
     return names
 
 
+def _on_arrays(n: Any, vals: Mapping, scalar: bool) -> bool:
+    """Whether node ``n`` works on arrays: then it calls the engine's own implementation and
+    VJP rules, which write large results into cached buffers and fold scalar factors (see
+    ``buffers``), instead of NumPy operators that allocate a fresh array per operation."""
+    return not scalar and any(np.ndim(vals[q]) for q in (n, *n.parents))
+
+
 def _generate(graph: Any, scalar: bool) -> tuple[str, dict[str, Any], tuple, tuple]:
     ids = _identifiers(graph)
     ns: dict[str, Any] = {"np": np, "_sigmoid": _sigmoid_impl, "_tie": _tie, "_unbroadcast": unbroadcast,
@@ -175,7 +182,7 @@ def _generate(graph: Any, scalar: bool) -> tuple[str, dict[str, Any], tuple, tup
             continue
         a = [var[p] for p in n.parents]
         tmpl = (MATH_FWD if scalar else NP_FWD).get(n.primitive.name)
-        if tmpl is not None and not n.params:
+        if tmpl is not None and not n.params and not _on_arrays(n, vals, scalar):
             expr = tmpl.format(*a)
         else:
             ns["_f"][n.primitive.name] = n.primitive.impl
@@ -198,7 +205,8 @@ def _generate(graph: Any, scalar: bool) -> tuple[str, dict[str, Any], tuple, tup
                 continue
             square = name == "pow" and n.parents[1].kind == "const" and np.ndim(n.parents[1].value) == 0 \
                 and n.parents[1].value == 2
-            expr = _vjp_expr(name, i, g, [var[q] for q in n.parents], var[n], scalar, square)
+            expr = None if _on_arrays(n, vals, scalar) else \
+                _vjp_expr(name, i, g, [var[q] for q in n.parents], var[n], scalar, square)
             if expr is not None and not scalar and name == "mul" and np.shape(vals[p]) != np.shape(vals[n]):
                 expr = f"_mul_vjp({g or '1.0'}, {var[n.parents[1 - i]]}, {np.shape(vals[p])!r})"
             elif expr is None:

@@ -43,7 +43,8 @@ def test_replay_vectorised_graph_uses_numpy_and_matches():
         return dk.mean(0.5 * (y - u) ** 2) + lam * w ** 2
     g = dk.trace(loss, 0.5, -0.3, x, y, 0.1, wrt=("w", "b"))
     cg = dk.compile_gradient(g)
-    assert "np." in cg.source or "_sigmoid" in cg.source
+    # array nodes call the engine's own implementations and VJP rules (cached buffers, no math module)
+    assert "_f['sigmoid'](" in cg.source and "_vjp[('sigmoid', 0)](" in cg.source
     x2, y2 = rng.normal(size=80), rng.uniform(size=80)
     value, grads = cg.call({"w": 0.2, "b": 0.1, "x": x2, "y": y2, "lam": 0.3})
     want = dk.value_and_grad(loss, argnum=(0, 1))(0.2, 0.1, x2, y2, 0.3)
@@ -93,7 +94,7 @@ def test_svg_and_png_drawings_are_valid_and_deterministic(tmp_path):
     import xml.dom.minidom
     doc = xml.dom.minidom.parseString(svg1)
     assert doc.documentElement.tagName == "svg"
-    assert "sigmoid" in svg1 and "adj" in svg1
+    assert "sigmoid" in svg1 and "∂L/∂z" in svg1  # glyphs are paths; the text is kept as comments
     png = dk.draw(g, "png", tmp_path / "g.png")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and (tmp_path / "g.png").read_bytes() == png
     pos = dk.layout(g)
