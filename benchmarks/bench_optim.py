@@ -52,7 +52,7 @@ import warnings
 import numpy as np
 
 from diffkit import builtin
-from diffkit.optim import Objective, RunConfig, Schedule, SymbolicGradient, make_data, run
+from diffkit.optim import Objective, RunConfig, Schedule, SymbolicGradient, make_data, run, scaling
 from diffkit.optim.fastpath import sgd_least_squares
 
 N, D, C, SEED = 200_000, 100, 0.001, 0
@@ -206,11 +206,21 @@ def main() -> None:
         results["numba"] = "installed (no numba kernel: the NumPy path meets the target)"
     except ImportError:
         results["numba"] = "not installed (not needed: pure NumPy path)"
+    # seconds per iteration as n and d vary: GD is O(nd) (slope ≈ 1 in n), SGD O(d) (slope ≈ 0)
+    sc = scaling(ns=(5000, 20000, 80000), ds=(20, 80), steps=40, repeats=3, seed=SEED)
+    results["scaling_rows"] = sc["rows"]
+    results["scaling_slope_vs_n"] = sc["slope_vs_n"]
+    results["scaling_slope_vs_d"] = sc["slope_vs_d"]
     results["load_avg_1min_before"] = round(load_before, 2)
     results["load_avg_1min_after"] = round(os.getloadavg()[0], 2)
 
     for k, v in results.items():
+        if k == "scaling_rows":
+            continue
         print(f"{k:34s} {v:.4g}" if isinstance(v, float) else f"{k:34s} {v}")
+    print("seconds per iteration (best of 3):")
+    for r in results["scaling_rows"]:
+        print(f"  {r['method']:4s} n={r['n']:>6d} d={r['d']:>3d}  {r['seconds_per_iteration'] * 1e6:9.1f} µs")
     print(f"(medians of {args.repeats} interleaved repeats; *_min_s are the minima)")
     if results["sgd_ratio_vs_sklearn"] is not None:
         print(f"SGD epoch: {results['sgd_ratio_vs_sklearn']:.2f}× scikit-learn (target ≤ 1.5×)")

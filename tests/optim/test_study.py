@@ -5,7 +5,7 @@ import pytest
 
 from diffkit import builtin
 from diffkit.errors import BadInput
-from diffkit.optim import Dataset, cost_to_reach, make_data, median_curve, scaling, study
+from diffkit.optim import Dataset, cost_to_reach, make_data, median_curve, study
 
 
 def test_study_result_layout(lr_small):
@@ -101,8 +101,16 @@ def test_separable_logistic_data_need_regularisation():
     assert res.optimum_method == "Newton's method"
 
 
-def test_per_iteration_cost_scales_as_nd_for_gd_and_d_for_sgd():
-    out = scaling(ns=(5000, 20000, 80000), ds=(20,), steps=40, repeats=3)
-    gd, sgd = out["slope_vs_n"]["gd, d=20"], out["slope_vs_n"]["sgd, d=20"]
-    assert gd > 0.6, out
-    assert abs(sgd) < 0.3, out
+def test_per_iteration_cost_is_nd_for_gd_and_d_for_sgd():
+    # the accounted flops per iteration against the closed form 2bd + 2b + d of −Xᵀ(y − Xw) on a
+    # batch of b rows: b = n for GD, 1 for SGD.  (Measured seconds per iteration as n and d vary
+    # are timings, so they live in benchmarks/bench_optim.py, not in a pass/fail test.)
+    for n in (200, 800):
+        for d in (3, 12):
+            ds = make_data(n=n, d=d, seed=0)
+            res = study(builtin("linear-regression", d=d), ds, methods=["gd", "sgd"], epochs=1, timing=False)
+            for run in res.runs:
+                b = n if run.method == "gd" else 1
+                h = [p for p in run.history if p.iteration > 0]
+                per_iter = {p.flops / p.iteration for p in h}
+                assert per_iter == {2 * b * d + 2 * b + d}, (run.method, n, d, per_iter)
