@@ -32,22 +32,31 @@ from .core import Node, backward_pass, detect_anomaly, jvp_pass, materialize, pa
 
 # -- argument structures (lists, tuples, dicts of arrays) --------------------------------------
 def _flatten(x: Any) -> tuple[list, Callable[[list], Any]]:
-    if isinstance(x, (list, tuple)):
-        parts = [_flatten(v) for v in x]
-        sizes = [len(p[0]) for p in parts]
+    """Leaves of a structure of lists/tuples/dicts, and a function rebuilding it from new leaves."""
+    leaves: list = []
+    spec = _spec(x, leaves)
+    return leaves, lambda ls: _build(spec, iter(ls))
 
-        def unflatten(leaves, parts=parts, sizes=sizes, typ=type(x)):
-            out, k = [], 0
-            for (_, un), n in zip(parts, sizes):
-                out.append(un(leaves[k:k + n]))
-                k += n
-            return typ(out)
-        return [l for p in parts for l in p[0]], unflatten
+
+def _spec(x: Any, leaves: list) -> Any:
+    # None marks a leaf; a structure is (type, keys or None, child specs).  No closure per level:
+    # grad flattens its arguments on every call.
+    if isinstance(x, (list, tuple)):
+        return type(x), None, [_spec(v, leaves) for v in x]
     if isinstance(x, dict):
-        keys = list(x)
-        leaves, un = _flatten([x[k] for k in keys])
-        return leaves, lambda ls: dict(zip(keys, un(ls)))
-    return [x], lambda ls: ls[0]
+        return dict, list(x), [_spec(v, leaves) for v in x.values()]
+    leaves.append(x)
+    return None
+
+
+def _build(spec: Any, it: Any) -> Any:
+    if spec is None:
+        return next(it)
+    typ, keys, children = spec
+    items = [_build(c, it) for c in children]
+    if keys is not None:
+        return dict(zip(keys, items))
+    return typ(items)
 
 
 def _argnums(argnum: int | Sequence[int]) -> tuple[int, ...]:

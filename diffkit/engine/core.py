@@ -11,6 +11,13 @@ Rules have one shape everywhere::
     vjp(g, ans, *args, **params) -> cotangent contribution for one argument
     jvp(t, ans, *args, **params) -> tangent contribution from one argument
 
+A primitive may also register a *forward with residuals* (:func:`defforward`): when a node is
+recorded, it returns ``(value, residuals)`` — intermediates its VJP would otherwise recompute
+(e.g. the log-softmax inside softmax cross-entropy).  VJP rules registered with
+``residuals=True`` then get them as the keyword ``res``; it is ``None`` whenever they are not
+available (plain calls, replayed values, rules run on Nodes), so such a rule must also work
+without them.
+
 Rules are written with the engine's own operations, so when the backward pass runs with
 ``create_graph=True`` (arguments are Nodes) the rules themselves are recorded: that is how
 ``hessian`` differentiates a gradient.  A contribution may be *lazily broadcast*: any shape that
@@ -40,7 +47,7 @@ from ..errors import BadInput, ComputationError, DiffkitError
 
 __all__ = [
     "Node", "Primitive", "REGISTRY", "primitive", "defvjp", "defjvp", "bind", "zero",
-    "param", "input_leaf", "const", "as_value", "toposort", "backward_pass", "jvp_pass",
+    "defforward", "param", "input_leaf", "const", "as_value", "toposort", "backward_pass", "jvp_pass",
     "detect_anomaly", "anomaly_enabled", "materialize", "raw",
 ]
 
@@ -81,7 +88,7 @@ class Node:
         True when a parameter is upstream, i.e. the backward pass must visit it.
     """
 
-    __slots__ = ("value", "primitive", "parents", "params", "kind", "name", "needs_grad", "id", "named")
+    __slots__ = ("value", "primitive", "parents", "params", "kind", "name", "needs_grad", "id", "named", "res")
     __array_ufunc__ = None  # make ``ndarray + node`` defer to Node.__radd__
 
     def __init__(self, value: Any, primitive: "Primitive | None" = None, parents: tuple = (),
@@ -96,6 +103,7 @@ class Node:
         self.named = name is not None and kind == "op"
         self.needs_grad = needs_grad
         self.id = next(_ids)
+        self.res = None  # residuals from the primitive's forward (see defforward)
 
     @property
     def shape(self) -> tuple:
@@ -124,7 +132,7 @@ class Node:
 class Primitive:
     """A named operation with an implementation and per-argument VJP/JVP rule tables."""
 
-    __slots__ = ("name", "impl", "nargs", "vjps", "jvps", "fresh", "inplace")
+    __slots__ = ("name", "impl", "nargs", "vjps", "jvps", "fresh", "inplace", "fwd", "wants_res")
 
     def __init__(self, name: str, impl: Callable, nargs: int) -> None:
         self.name, self.impl, self.nargs = name, impl, nargs
@@ -134,6 +142,10 @@ class Primitive:
         self.fresh: set[int] = set()
         #: argnums whose VJP takes ``out=``: a buffer of g's shape it may overwrite (see backward_pass)
         self.inplace: set[int] = set()
+        #: ``fwd(*args, **params) -> (value, residuals)``, used when recording a node (defforward)
+        self.fwd: Callable | None = None
+        #: argnums whose VJP takes the keyword ``res`` (the recorded residuals, or None)
+        self.wants_res: set[int] = set()
 
     def vjp(self, i: int) -> Callable:
         rule = self.vjps[i]
@@ -166,19 +178,34 @@ def primitive(name: str, impl: Callable, nargs: int) -> Primitive:
     return p
 
 
-def defvjp(prim: Primitive, argnum: int, *, fresh: bool = False,
-           inplace: bool = False) -> Callable[[Callable], Callable]:
+def defvjp(prim: Primitive, argnum: int, *, fresh: bool = False, inplace: bool = False,
+           residuals: bool = False) -> Callable[[Callable], Callable]:
     """Decorator registering ``rule(g, ans, *args, **params)`` as the VJP of argument ``argnum``.
 
     ``fresh``: on plain arrays the rule returns a new array that nothing else refers to.
     ``inplace``: the rule takes a keyword ``out``, a buffer shaped like ``g`` that it may write
     its result into; the backward pass passes one only when ``g`` is a fresh array it owns.
+    ``residuals``: the rule takes a keyword ``res``, what ``prim``'s :func:`defforward` returned
+    for this node, or None (then it recomputes what it needs).
     """
     def register(rule: Callable) -> Callable:
         prim.vjps[argnum] = rule
+        (prim.wants_res.add if residuals else prim.wants_res.discard)(argnum)
         (prim.fresh.add if fresh else prim.fresh.discard)(argnum)
         (prim.inplace.add if inplace else prim.inplace.discard)(argnum)
         return rule
+    return register
+
+
+def defforward(prim: Primitive) -> Callable[[Callable], Callable]:
+    """Decorator registering ``fwd(*args, **params) -> (value, residuals)`` for ``prim``.
+
+    ``value`` must equal ``prim.impl(*args, **params)``; ``residuals`` (any object) are kept on
+    the recorded node for the VJP rules registered with ``residuals=True``.
+    """
+    def register(fwd: Callable) -> Callable:
+        prim.fwd = fwd
+        return fwd
     return register
 
 
@@ -309,8 +336,12 @@ def _call(prim: Primitive, args: Sequence, params: dict) -> Any:
     except BadInput:
         raise
     except (ValueError, TypeError, IndexError) as exc:
-        shapes = ", ".join(str(np.shape(a)) for a in args)
-        raise BadInput(f"{prim.name} cannot be applied to arguments of shapes {shapes}: {exc}") from None
+        raise _bad_args(prim, args, exc) from None
+
+
+def _bad_args(prim: Primitive, args: Sequence, exc: Exception) -> BadInput:
+    shapes = ", ".join(str(np.shape(a)) for a in args)
+    return BadInput(f"{prim.name} cannot be applied to arguments of shapes {shapes}: {exc}")
 
 
 def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
@@ -325,14 +356,33 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     if not traced:
         return _call(prim, args, params)
     parents = tuple([a if isinstance(a, Node) else const(a) for a in args])
-    if not _ANOMALY[0]:
-        value = _call(prim, [p.value for p in parents], params)
-        return Node(value, prim, parents, params, needs_grad=needs_grad)
-    with np.errstate(all="ignore"):  # reported below as an error, not a warning
-        value = _call(prim, [p.value for p in parents], params)
-    node = Node(value, prim, parents, params, needs_grad=any(p.needs_grad for p in parents))
-    check_finite(value, node, "forward")
+    vals = [p.value for p in parents]
+    if _ANOMALY[0]:
+        with np.errstate(all="ignore"):  # reported below as an error, not a warning
+            value = _call(prim, vals, params)
+        node = Node(value, prim, parents, params, needs_grad=needs_grad)
+        check_finite(value, node, "forward")
+        return node
+    # Recording is on the path of every traced operation, so it is kept to straight-line code
+    # (the node is filled in here rather than through Node.__init__'s keyword handling).
+    res = None
+    try:
+        if needs_grad and prim.fwd is not None:
+            value, res = prim.fwd(*vals, **params)
+        else:
+            value = prim.impl(*vals, **params)
+    except BadInput:
+        raise
+    except (ValueError, TypeError, IndexError) as exc:
+        raise _bad_args(prim, vals, exc) from None
+    node = _new_node(Node)
+    node.value, node.primitive, node.parents, node.params = value, prim, parents, params
+    node.kind, node.name, node.named, node.needs_grad = "op", None, False, needs_grad
+    node.id, node.res = next(_ids), res
     return node
+
+
+_new_node = object.__new__
 
 
 def materialize(g: Any, like: Any) -> Any:
@@ -381,6 +431,33 @@ def toposort(out: Node, *, stop: Sequence[Node] = (), only_grad: bool = False) -
     return order
 
 
+def _grad_order(out: Node, stop: Sequence[Node]) -> list[Node]:
+    """The nodes that need gradients reachable from ``out`` (``stop`` nodes not descended into),
+    parents before children.
+
+    Node ids grow in creation order and a node is made after its parents, so sorting the
+    reachable nodes by id is a topological order; it is cheaper than :func:`toposort`'s
+    post-order walk, which matters for the backward pass of small graphs (called per step).
+    """
+    stopset = set(stop)
+    seen = {out}
+    stack = [out]
+    pop, push, add = stack.pop, stack.append, seen.add
+    while stack:
+        n = pop()
+        if n in stopset:
+            continue
+        for p in n.parents:
+            if p.needs_grad and p not in seen:
+                add(p)
+                push(p)
+    return sorted(seen, key=_node_id)
+
+
+def _node_id(n: Node) -> int:
+    return n.id
+
+
 def backward_pass(out: Node, seed: Any, *, wrt: Sequence[Node] = (), retain: bool = False,
                   create_graph: bool = False, values: Mapping[Node, Any] | None = None,
                   order: Sequence[Node] | None = None) -> dict[Node, Any]:
@@ -400,7 +477,7 @@ def backward_pass(out: Node, seed: Any, *, wrt: Sequence[Node] = (), retain: boo
         Forward values by node (a replayed :class:`Graph`); default ``node.value``.
     """
     if order is None:
-        order = toposort(out, stop=wrt, only_grad=True)
+        order = _grad_order(out, wrt)
     stopset = set(wrt)
     adj: dict[Node, Any] = {out: seed}
     kept: dict[Node, Any] = {}
@@ -410,29 +487,37 @@ def backward_pass(out: Node, seed: Any, *, wrt: Sequence[Node] = (), retain: boo
     # the product from matmul's rule, as hand-written backprop does), sparing a full-size array.
     owned: dict[int, Any] = {}
     reuse = not (retain or create_graph)
+    take = adj.get if retain else adj.pop
+    ndarray = np.ndarray
     for n in reversed(order):
-        g = adj.get(n) if retain else adj.pop(n, None)
+        g = take(n, None)
         if g is None:
             continue
-        own = reuse and owned.pop(id(g), None) is g
         prim = n.primitive
         if prim is None or n in stopset:
             kept[n] = g
             continue
+        own = reuse and owned and owned.pop(id(g), None) is g
+        parents = n.parents
         if create_graph:
-            ans, args = n, n.parents
+            ans, args = n, parents
         elif values is None:
-            ans, args = n.value, [p.value for p in n.parents]
+            ans, args = n.value, [p.value for p in parents]
         else:
-            ans, args = values[n], [values[p] for p in n.parents]
+            ans, args = values[n], [values[p] for p in parents]
         rules = prim.vjps
-        if own and (len(n.parents) > 1 and sum(p.needs_grad for p in n.parents) > 1):
+        params = n.params
+        if own and len(parents) > 1 and sum(p.needs_grad for p in parents) > 1:
             own = False  # g goes to two rules: neither may overwrite it
-        for i, p in enumerate(n.parents):
+        i = -1
+        for p in parents:
+            i += 1
             if not p.needs_grad:
                 continue
             rule = rules[i] or prim.vjp(i)  # prim.vjp raises the "no VJP rule" error
-            kw = n.params if not (own and i in prim.inplace) else {**n.params, "out": g}
+            kw = {**params, "out": g} if own and i in prim.inplace else params
+            if i in prim.wants_res:  # residuals belong to the recorded value, not a replayed one
+                kw = {**kw, "res": n.res if values is None and not create_graph else None}
             if anomaly:
                 with np.errstate(all="ignore"):  # reported as an error instead
                     c = rule(g, ans, *args, **kw)
@@ -445,10 +530,11 @@ def backward_pass(out: Node, seed: Any, *, wrt: Sequence[Node] = (), retain: boo
             prev = adj.get(p)
             if prev is None:
                 adj[p] = c
-                if reuse and i in prim.fresh and type(c) is np.ndarray and c.flags.writeable:
+                if reuse and type(c) is ndarray and i in prim.fresh and c.flags.writeable:
                     owned[id(c)] = c
             else:
-                owned.pop(id(prev), None)
+                if owned:
+                    owned.pop(id(prev), None)
                 adj[p] = prev + c
     if retain:
         return adj

@@ -47,7 +47,7 @@ VJP_COST: dict[str, tuple[tuple[int, str], ...]] = {
     "log": ((1, NONE),),                           # g/x
     "sqrt": ((2, MUL),),                           # g·½/ans
     "abs": ((2, MUL),),                            # g·sign x
-    "sigmoid": ((3, MUL),),                        # g·ans·(1 − ans)
+    "sigmoid": ((3, MUL),),                        # g·ans·σ(−x) (σ(−x): one op, as 1 − ans was)
     "tanh": ((3, MUL),),                           # g·(1 − ans²)
     "relu": ((2, NONE),),                          # where(x > 0, g, 0)
     "step": ((0, ZERO),),

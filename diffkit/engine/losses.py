@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import Node, bind, defjvp, defvjp, primitive, raw
+from .core import Node, bind, defforward, defjvp, defvjp, primitive, raw
 from .prims import mul, neg, sigmoid, softplus, sub
 from .prims_array import broadcast_to, reshape, sum, unbroadcast
 
@@ -125,6 +125,14 @@ def _sce_impl(z, labels, axis=-1):
 softmax_ce_p = primitive("softmax_cross_entropy", _sce_impl, 2)
 
 
+@defforward(softmax_ce_p)
+def _sce_fwd(z, labels, axis=-1):
+    # keeps the log-softmax (and one-hot labels) for the VJP instead of recomputing them there
+    y = _onehot(labels, z, axis)
+    t = _log_softmax_impl(z, axis)
+    return -(t * y).sum(axis=axis), (t, y)
+
+
 def softmax_cross_entropy(logits: Any, labels: Any, axis: int = -1) -> Any:
     """Per-example −Σ y log softmax(z) along ``axis`` (the class axis is summed out).
 
@@ -139,15 +147,18 @@ def _expand(g, ans, axis):
     return reshape(broadcast_to(g, np.shape(raw(ans))), tuple(shape)) if np.ndim(raw(g)) else g
 
 
-@defvjp(softmax_ce_p, 0)
-def _sce_vjp_logits(g, ans, z, labels, axis=-1):
+@defvjp(softmax_ce_p, 0, residuals=True)
+def _sce_vjp_logits(g, ans, z, labels, axis=-1, res=None):
     if type(z) is np.ndarray and not any(isinstance(v, Node) for v in (g, labels)) \
             and (np.ndim(g) == 0 or np.shape(g) == np.shape(ans)):
         # plain arrays: (softmax(z) − y)·g in place in one buffer, no binds (W3's last layer)
-        y = _onehot(labels, z, axis)
+        y = _onehot(labels, z, axis) if res is None else res[1]
         if np.result_type(z, y, g) == z.dtype:  # else NumPy's promotion, below
-            p = _log_softmax_impl(z, axis)
-            np.exp(p, out=p)
+            if res is None:
+                p = _log_softmax_impl(z, axis)
+                np.exp(p, out=p)
+            else:
+                p = np.exp(res[0])  # a new array: the residual stays intact for another sweep
             p -= y
             p *= np.expand_dims(g, axis) if np.ndim(g) else g
             return p

@@ -162,6 +162,8 @@ def unbroadcast(g: Any, shape: tuple) -> Any:
     lead = len(gshape) - len(shape)
     if lead >= 0 and type(g) is np.ndarray:  # plain array: one NumPy reduction, no binds
         axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1)
+        if axes and len(axes) == lead:  # only leading axes (a bias): the sum has the shape already
+            return g.sum(axis=axes)
         if axes:
             g = g.sum(axis=axes, keepdims=True)
         return g.reshape(g.shape[lead:]) if lead else g
@@ -182,10 +184,7 @@ def _matmul_impl(a, b):
     if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 == b.ndim \
             and a.shape[1] == b.shape[0] and a.dtype == b.dtype and a.dtype.kind == "f":
         # the common case first, checks kept to attribute lookups (W3 makes 8 products a step)
-        shape = (a.shape[0], b.shape[1])
-        if shape[0] * shape[1] * a.itemsize < buffers.MIN_BYTES:
-            return np.matmul(a, b)
-        return np.matmul(a, b, out=buffers.empty(shape, a.dtype))
+        return _matmul_2d(a, b)
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         raise ValueError("matmul needs arrays of at least one dimension, not scalars (use * instead)")
     if np.shape(a)[-1] != np.shape(b)[-2 if np.ndim(b) > 1 else 0]:
@@ -193,6 +192,14 @@ def _matmul_impl(a, b):
                          f"the {'second-to-last' if np.ndim(b) > 1 else 'only'} axis of the second "
                          f"({np.shape(b)[-2 if np.ndim(b) > 1 else 0]})")
     return np.matmul(a, b)
+
+
+def _matmul_2d(a, b):
+    """a @ b for 2-D float arrays of one dtype (checked by the caller); large results in a cached buffer."""
+    m, n = a.shape[0], b.shape[1]
+    if m * n * a.itemsize < buffers.MIN_BYTES:
+        return np.matmul(a, b)
+    return np.matmul(a, b, out=buffers.empty((m, n), a.dtype))
 
 
 matmul_p = primitive("matmul", _matmul_impl, 2)
@@ -233,13 +240,13 @@ def _matmul_grad(g, ans, a, b, argnum):
 def _plain_2d(g, a, b) -> bool:
     """All plain 2-D arrays of one float dtype: the VJPs can call NumPy directly (no binds)."""
     return (type(g) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray
-            and g.ndim == a.ndim == b.ndim == 2 and g.dtype == a.dtype == b.dtype)
+            and g.ndim == a.ndim == b.ndim == 2 and g.dtype == a.dtype == b.dtype and g.dtype.kind == "f")
 
 
 @defvjp(matmul_p, 0, fresh=True)
 def _matmul_vjp_a(g, ans, a, b):
     if _plain_2d(g, a, b) and g.shape == ans.shape:
-        return _matmul_impl(g, b.T)
+        return _matmul_2d(g, b.T)
     if np.ndim(raw(a)) == 2 and np.ndim(raw(b)) == 2:
         return matmul(broadcast_to(g, np.shape(raw(ans))), transpose(b))  # the common case, no reshapes
     return _matmul_grad(g, ans, a, b, 0)
@@ -248,7 +255,7 @@ def _matmul_vjp_a(g, ans, a, b):
 @defvjp(matmul_p, 1, fresh=True)
 def _matmul_vjp_b(g, ans, a, b):
     if _plain_2d(g, a, b) and g.shape == ans.shape:
-        return _matmul_impl(a.T, g)
+        return _matmul_2d(a.T, g)
     if np.ndim(raw(a)) == 2 and np.ndim(raw(b)) == 2:
         return matmul(transpose(a), broadcast_to(g, np.shape(raw(ans))))
     return _matmul_grad(g, ans, a, b, 1)

@@ -25,6 +25,8 @@ import math
 import re
 from typing import Any, Callable, Mapping
 
+from math import exp
+
 import numpy as np
 
 from ..errors import BadInput
@@ -32,14 +34,14 @@ from .core import REGISTRY, materialize
 from .prims import _mul_vjp, _sigmoid_impl, _tie
 from .prims_array import unbroadcast
 
-_RESERVED = {"np", "math", "exp", "log", "sqrt", "fabs", "tanh", "sin", "cos", "pow", "log1p", "max", "min",
+_RESERVED = {"np", "math", "_sig", "exp", "log", "sqrt", "fabs", "tanh", "sin", "cos", "pow", "log1p", "max", "min",
              "float", "gradient", "copysign"}
 
 #: Forward templates for Python floats ({0}, {1}, {2}: arguments).
 MATH_FWD = {
     "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}", "neg": "-{0}",
     "pow": "pow({0}, {1})", "exp": "exp({0})", "log": "log({0})", "sqrt": "sqrt({0})", "abs": "fabs({0})",
-    "sigmoid": "1.0 / (1.0 + exp(-{0}))", "tanh": "tanh({0})", "relu": "({0} if {0} > 0.0 else 0.0)",
+    "sigmoid": "_sig({0})", "tanh": "tanh({0})", "relu": "({0} if {0} > 0.0 else 0.0)",
     "step": "(1.0 if {0} > 0.0 else 0.0)", "sign": "(copysign(1.0, {0}) if {0} else 0.0)",
     "softplus": "(({0}) + log1p(exp(-({0}))) if {0} > 0.0 else log1p(exp({0})))",
     "sin": "sin({0})", "cos": "cos({0})", "maximum": "max({0}, {1})", "minimum": "min({0}, {1})",
@@ -63,7 +65,7 @@ def _vjp_expr(name: str, i: int, g: str | None, a: list[str], ans: str, scalar: 
     """Source of one VJP contribution, mirroring the rule in ``prims``; None: no template."""
     F = (lambda f: f) if scalar else (lambda f: "np." + f)
     one = g is None
-    sig = (lambda s: f"1.0 / (1.0 + exp(-({s})))") if scalar else (lambda s: f"_sigmoid({s})")
+    sig = (lambda s: f"_sig({s})") if scalar else (lambda s: f"_sigmoid({s})")
     table: dict[tuple[str, int], Callable[[], str]] = {
         ("add", 0): lambda: g or "1.0", ("add", 1): lambda: g or "1.0",
         ("sub", 0): lambda: g or "1.0", ("sub", 1): lambda: "-1.0" if one else f"-{g}",
@@ -77,7 +79,8 @@ def _vjp_expr(name: str, i: int, g: str | None, a: list[str], ans: str, scalar: 
         ("exp", 0): lambda: _times(g, ans), ("log", 0): lambda: f"{g or '1.0'} / {a[0]}",
         ("sqrt", 0): lambda: _times(g, f"0.5 / {ans}"),
         ("abs", 0): lambda: _times(g, f"copysign(1.0, {a[0]}) if {a[0]} else 0.0" if scalar else f"np.sign({a[0]})"),
-        ("sigmoid", 0): lambda: _times(g, f"{ans} * (1.0 - {ans})"),
+        # ans·σ(−x), not ans·(1 − ans), which cancels to 0 for x ≫ 0 (as in the engine's rule)
+        ("sigmoid", 0): lambda: _times(g, f"{ans} * {sig('-' + a[0])}"),
         ("tanh", 0): lambda: _times(g, f"1.0 - {ans} * {ans}"),
         ("relu", 0): lambda: (f"({g or '1.0'} if {a[0]} > 0.0 else 0.0)" if scalar
                               else f"np.where({a[0]} > 0, {g or '1.0'}, 0.0)"),
@@ -94,6 +97,15 @@ def _vjp_expr(name: str, i: int, g: str | None, a: list[str], ans: str, scalar: 
         table[("where", 2)] = lambda: f"(0.0 if {a[0]} else {g or '1.0'})"
     make = table.get((name, i))
     return None if make is None else make()
+
+
+def _sig(z: float) -> float:
+    """σ(z) on a Python float without overflow: ``math.exp`` raises for arguments above ~709,
+    so the exponent is kept non-positive (e^z/(1 + e^z) for z < 0)."""
+    if z >= 0.0:
+        return 1.0 / (1.0 + exp(-z))
+    e = exp(z)
+    return e / (1.0 + e)
 
 
 def _tie_src(a: str, b: str, scalar: bool) -> str:
@@ -159,6 +171,7 @@ def _generate(graph: Any, scalar: bool) -> tuple[str, dict[str, Any], tuple, tup
     ns: dict[str, Any] = {"np": np, "_sigmoid": _sigmoid_impl, "_tie": _tie, "_unbroadcast": unbroadcast,
                           "_mul_vjp": _mul_vjp, "_materialize": materialize, "_f": {}, "_vjp": {}}
     if scalar:
+        ns["_sig"] = _sig
         ns.update({k: getattr(math, k) for k in ("exp", "log", "sqrt", "fabs", "tanh", "sin", "cos",
                                                   "pow", "log1p", "copysign")})
     vals = graph._vals

@@ -75,7 +75,7 @@ def test_large_forward_values_and_inputs_are_never_overwritten():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_mlp_gradients_keep_the_dtype_and_match_float64(dtype):
     rng = np.random.default_rng(2)
-    sizes = (300, 64, 10)  # 300·64 float64 > MIN_BYTES/8: exercises the cached paths
+    sizes = (300, 64, 10)  # 600×64 float64 activations (300 KB) ≥ MIN_BYTES: the cached paths
     params = [((rng.normal(size=(m, k)) / np.sqrt(m)), np.zeros(k)) for m, k in zip(sizes, sizes[1:])]
     X = rng.normal(size=(600, sizes[0]))
     Y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], 600)]

@@ -38,6 +38,31 @@ def test_backward_twice_gives_same_answer():
     assert np.array_equal(a1, a2) and np.allclose(a1, 3 * np.array([1.0, 4.0]))
 
 
+def test_forward_residuals_reach_the_vjp_and_survive_repeated_sweeps():
+    from diffkit.engine.core import Primitive, defforward, defvjp
+    rng = np.random.default_rng(3)
+    z, labels = rng.normal(size=(5, 4)), rng.integers(0, 4, size=5)
+    x = dk.param(z, "z")
+    out = dk.sum(dk.softmax_cross_entropy(x, labels) * np.arange(1.0, 6.0))
+    node = out.parents[0].parents[0]
+    assert node.res is not None  # the log-softmax kept from the forward
+    first = dk.backward_pass(out, 1.0, wrt=(x,))[x]
+    second = dk.backward_pass(out, 1.0, wrt=(x,))[x]  # the residual must not have been overwritten
+    without = dk.grad(lambda z: dk.sum(dk.softmax_cross_entropy(z, labels) * np.arange(1.0, 6.0)),
+                      detect_anomaly=True)(z)  # anomaly mode records no residuals
+    assert np.array_equal(first, second) and np.allclose(first, without, rtol=1e-14, atol=1e-16)
+    # a toy primitive: the VJP sees exactly what the forward kept, or None when replayed
+    seen = []
+    p = Primitive("toy_square", lambda a: a * a, 1)
+    defforward(p)(lambda a: (a * a, ("kept", a)))
+    defvjp(p, 0, residuals=True)(lambda g, ans, a, res=None: seen.append(res) or g * 2 * a)
+    w = dk.param(3.0, "w")
+    y = dk.core.bind(p, w)
+    assert float(dk.backward_pass(y, 1.0, wrt=(w,))[w]) == 6.0 and seen[-1][0] == "kept"
+    dk.backward_pass(y, 1.0, wrt=(w,), values={y: 16.0, w: 4.0})
+    assert seen[-1] is None
+
+
 def test_shared_node_accumulates_every_use():
     # f = x·x + sin(x): x is used three times
     assert float(dk.grad(lambda x: x * x + dk.sin(x))(0.7)) == pytest.approx(1.4 + math.cos(0.7), rel=1e-15)

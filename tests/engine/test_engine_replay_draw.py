@@ -14,7 +14,7 @@ from diffkit import builtin
 def test_replay_equals_fresh_trace_on_new_inputs():
     model = builtin("ridge-sigmoid")
     cg = dk.compile_gradient(dk.from_model(model))
-    assert "import" not in cg.source and "exp(-z)" in cg.source and "d_z" in cg.source
+    assert "import" not in cg.source and "_sig(z)" in cg.source and "d_z" in cg.source
     for pt in model.random_points(10, seed=1):
         fresh = dk.from_model(model, pt)
         value, grads = cg.call(pt)
@@ -32,6 +32,29 @@ def test_replay_scalar_falls_back_to_numpy_on_overflow():
         value, (dw,) = cg(1000.0)
     assert math.isinf(value) and math.isinf(dw)
     assert cg(0.5)[1][0] == pytest.approx(2 * math.exp(0.5), rel=1e-15)
+
+
+@pytest.mark.parametrize("b", [-1000.0, 1000.0, -40.0, 40.0])
+def test_replay_scalar_sigmoid_does_not_overflow(b):
+    # the generated function itself (no NumPy fallback) must cope with exp of a large argument
+    cg = dk.compile_gradient(dk.from_model(builtin("ridge-sigmoid")))
+    pt = {"w": 0.5, "b": b, "x": 1.7, "y": 1.0, "lam": 0.1}
+    value, grads = cg.fn(*[pt[n] for n in cg.argnames])
+    want = dk.from_model(builtin("ridge-sigmoid"), pt)
+    assert value == pytest.approx(float(want.forward()), rel=1e-14)
+    for (name, got), exp in zip(zip(cg.params, grads), (want.gradient()["w"], want.gradient()["b"])):
+        assert isinstance(got, float) and got == pytest.approx(float(exp), rel=1e-12, abs=1e-300), name
+    assert cg.call(pt)[1] == dict(zip(cg.params, grads))
+
+
+def test_replay_scalar_sigmoid_derivative_is_accurate_for_large_argument():
+    # σ′(40) ≈ 4.25e-18: ans·(1 − ans) would give 0
+    g = dk.trace(lambda x: dk.sigmoid(x), 40.0)
+    _, (dx,) = dk.compile_gradient(g).fn(40.0)
+    import mpmath
+    with mpmath.workdps(50):
+        want = float(mpmath.exp(-40) / (1 + mpmath.exp(-40)) ** 2)
+    assert dx == pytest.approx(want, rel=1e-12)
 
 
 def test_replay_vectorised_graph_uses_numpy_and_matches():

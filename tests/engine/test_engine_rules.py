@@ -116,6 +116,26 @@ def test_unary_rule_matches_sympy_derivative(name, z0):
     assert abs(float(p.impl(x)) - float(expr.subs(Z, z0).evalf(30))) <= 1e-14 * max(1, abs(want))
 
 
+@pytest.mark.parametrize("x0", [40.0, -40.0, 700.0, -700.0])
+def test_sigmoid_derivative_keeps_relative_accuracy_in_both_tails(x0):
+    # ans·(1 − ans) would give exactly 0 at x = 40 (σ(40) rounds to 1)
+    want = float(sp.diff(1 / (1 + sp.exp(-Z)), Z).subs(Z, x0).evalf(50))  # exact, then rounded
+    x = np.array([x0, x0])
+    assert want > 0
+    for got in (dk.grad(lambda x: dk.sum(dk.sigmoid(x)))(x),             # plain arrays
+                dk.grad(lambda x: dk.sigmoid(x))(np.float64(x0)),         # 0-d
+                dk.jvp(lambda x: dk.sigmoid(x), (x,), (np.ones(2),))[1]):  # JVP
+        assert np.all(np.abs(np.asarray(got) - want) <= 1e-12 * want), (x0, got, want)
+    with np.errstate(over="raise", invalid="raise"):  # the limit 0 beyond the float range, no inf/nan
+        assert float(dk.grad(lambda x: dk.sum(dk.sigmoid(x)))(np.array([800.0, -800.0])).max()) == 0.0
+
+
+def test_sigmoid_second_derivative_through_the_accurate_rule():
+    x = np.array([-3.0, 0.2, 5.0])
+    want = [float(sp.diff(sigmoid(Z), Z, 2).subs(Z, v).evalf(30)) for v in x]
+    assert np.allclose(np.diag(dk.hessian(lambda x: dk.sum(dk.sigmoid(x)))(x)), want, rtol=1e-12, atol=0)
+
+
 def test_stable_losses_at_extreme_logits():
     z = np.array([-800.0, 0.0, 800.0])
     assert np.allclose(dk.log_sigmoid(z), [-800.0, -np.log(2), 0.0])
