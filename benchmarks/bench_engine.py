@@ -28,10 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import diffkit.engine as dk  # noqa: E402
 from diffkit import builtin  # noqa: E402
+from diffkit.symbolic import to_numpy  # noqa: E402
 
 W0, B0, X0, Y0, LAM0 = 0.5, -0.3, 1.7, 1.0, 0.1
-_SYMPY_NUMPY = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)),
-                "sigmoid_prime": lambda z: np.exp(-z) / (1 + np.exp(-z)) ** 2}
 
 
 def _time(fn: Callable[[], object], inner: int) -> float:
@@ -66,7 +65,7 @@ def run(impls: dict[str, Callable[[], object]], *, repeats: int, inner: int) -> 
 def _sympy_gradient(cse: bool):
     m = builtin("ridge-sigmoid")
     grads = [sp.diff(m.loss, p) for p in m.params]
-    return sp.lambdify(m.symbols, grads, modules=[_SYMPY_NUMPY, "numpy"], cse=cse)
+    return to_numpy(grads, m.symbols, cse=cse)
 
 
 # -- W1 ----------------------------------------------------------------------------------------
@@ -174,7 +173,13 @@ def w3_impls(dtype) -> dict[str, Callable]:
             a = dk.relu(z) if i < len(params) - 1 else z
         return dk.softmax_cross_entropy(a, Y).mean()
     vg = dk.value_and_grad(loss)
-    impls = {"hand": lambda: hand_w3(params, X, Y), "diffkit": lambda: vg(params)}
+
+    def flat(W1, b1, W2, b2, W3, b3):
+        return loss([(W1, b1), (W2, b2), (W3, b3)])
+    rargs = tuple(a for p in params for a in p)
+    cg = dk.compile_gradient(dk.trace(flat, *rargs))  # X, Y enter the replay as constants
+    impls = {"hand": lambda: hand_w3(params, X, Y), "diffkit": lambda: vg(params),
+             "diffkit_replay": lambda: cg(*rargs)}
     impls.update(_peers_w3(params, X, Y))
     return impls
 
@@ -294,6 +299,10 @@ def check_agreement() -> None:
                                               @ p[2][0] + p[2][1], Y).mean()
     got = dk.grad(loss)(params)
     assert all(np.allclose(g, h, rtol=1e-10) for gp, hp in zip(got, hand) for g, h in zip(gp, hp))
+    cg = dk.compile_gradient(dk.trace(lambda W1, b1, W2, b2, W3, b3: loss([(W1, b1), (W2, b2), (W3, b3)]),
+                                      *[a for p in params for a in p]))
+    _, replayed = cg(*[a for p in params for a in p])
+    assert all(np.allclose(g, h, rtol=1e-10) for g, h in zip(replayed, [a for p in hand for a in p]))
 
 
 def main(argv: list[str] | None = None) -> int:

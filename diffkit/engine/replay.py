@@ -30,6 +30,7 @@ from math import exp
 import numpy as np
 
 from ..errors import BadInput
+from . import codegen
 from .core import REGISTRY, materialize
 from .prims import _mul_vjp, _sigmoid_impl, _tie
 from .prims_array import unbroadcast
@@ -269,6 +270,10 @@ def compile_gradient(graph: Any) -> CompiledGradient:
         raise BadInput(f"compile_gradient needs a scalar output; got shape {np.shape(vals[graph.output])}")
     scalar = all(np.ndim(vals[n]) == 0 for n in graph.nodes) and all(
         n.primitive.name in MATH_FWD for n in graph.nodes if n.primitive is not None)
+    if not scalar:
+        fast = _specialiser(graph)
+        if fast is not None:
+            return fast
     src, ns, argnames, params = _generate(graph, scalar)
     exec(compile(src, f"<diffkit gradient of {graph.name}>", "exec"), ns)
     fallback = None
@@ -278,3 +283,61 @@ def compile_gradient(graph: Any) -> CompiledGradient:
         fallback = fns["gradient"]
     defaults = {ident: vals[n] for ident, n in zip(argnames, graph.params + graph.inputs)}
     return CompiledGradient(ns["gradient"], src, argnames, params, fallback, defaults)
+
+
+def _exec_codegen(src: str, consts: list, name: str) -> Callable:
+    ns: dict[str, Any] = {}
+    exec(compile(src, f"<diffkit replay of {name}>", "exec"), ns)
+    return ns["make_gradient"](*consts)
+
+
+def _specialiser(graph: Any) -> CompiledGradient | None:
+    """Fused NumPy code (``codegen``) specialised per argument shape/dtype signature; None when a
+    primitive has no template (the caller then emits the generic code)."""
+    ids = _identifiers(graph)
+    params = graph.params
+    leaves = params + graph.inputs
+    vals = graph._vals
+    made = codegen.generate(graph, vals, ids, leaves, params)
+    if made is None:
+        return None
+    src, consts = made
+    argnames = tuple(ids[n] for n in leaves)
+    defaults = {ident: vals[n] for ident, n in zip(argnames, leaves)}
+    table: dict[tuple, Callable] = {}
+    generic: list[Callable] = []
+
+    def signature(args: tuple) -> tuple:
+        return tuple((a.shape, a.dtype.char) if type(a) is np.ndarray else type(a) for a in args)
+
+    def specialise(args: tuple) -> Callable:
+        # a new shape signature: one forward pass with the engine's implementations gives the
+        # shapes and dtypes, then code for them is generated (or the generic code if that fails)
+        new = dict(zip(leaves, args))
+        vs: dict[Any, Any] = {}
+        for n in graph.nodes:
+            if n.primitive is None:
+                vs[n] = new[n] if n in new else n.value
+            else:
+                vs[n] = n.primitive.impl(*[vs[p] for p in n.parents], **n.params)
+        got = codegen.generate(graph, vs, ids, leaves, params)
+        if got is None:
+            if not generic:
+                gsrc, gns, _, _ = _generate(graph, False)
+                exec(compile(gsrc, f"<diffkit gradient of {graph.name}>", "exec"), gns)
+                generic.append(gns["gradient"])
+            return generic[0]
+        return _exec_codegen(got[0], got[1], graph.name)
+
+    def gradient(*args: Any) -> Any:
+        key = signature(args)
+        fn = table.get(key)
+        if fn is None:
+            fn = table[key] = specialise(args)
+        return fn(*args)
+
+    table[signature(tuple(defaults[a] for a in argnames))] = _exec_codegen(src, consts, graph.name)
+    cg = CompiledGradient(gradient, src, argnames, tuple(p.name for p in params), None, defaults)
+    #: array constants ``make_gradient`` takes, in order (to run ``source`` standalone)
+    cg.constants = tuple(consts)
+    return cg
