@@ -1,6 +1,6 @@
 """Engine benchmarks W1–W3 against hand-written code, SymPy lambdify and peers when installed.
 
-    python benchmarks/bench_engine.py [--json PATH] [--quick]
+    python benchmarks/bench_engine.py [--json PATH] [--quick] [--only W2 [W3_f64 ...]]
 
 W1  ridge-sigmoid gradient at one point (µs per call); hand = Python floats with ``math``.
 W2  the same loss averaged over 10⁶ points (ms); hand = NumPy.
@@ -309,15 +309,19 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", type=Path, help="also write the results as JSON here")
     ap.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
+    ap.add_argument("--only", nargs="+", choices=("W1", "W2", "W3", "W3_f32", "W3_f64"),
+                    help="run only these workloads (W3 = both dtypes); default: all")
     a = ap.parse_args(argv)
     reps = 3 if a.quick else 15
     check_agreement()
-    results = {
-        "W1": run(w1_impls(), repeats=reps, inner=2000 if a.quick else 20000),
-        "W2": run(w2_impls(100_000 if a.quick else 1_000_000), repeats=reps, inner=2 if a.quick else 5),
-        "W3_f32": run(w3_impls(np.float32), repeats=reps, inner=5 if a.quick else 20),
-        "W3_f64": run(w3_impls(np.float64), repeats=reps, inner=5 if a.quick else 20),
+    workloads = {
+        "W1": lambda: run(w1_impls(), repeats=reps, inner=2000 if a.quick else 20000),
+        "W2": lambda: run(w2_impls(100_000 if a.quick else 1_000_000), repeats=reps, inner=2 if a.quick else 5),
+        "W3_f32": lambda: run(w3_impls(np.float32), repeats=reps, inner=5 if a.quick else 20),
+        "W3_f64": lambda: run(w3_impls(np.float64), repeats=reps, inner=5 if a.quick else 20),
     }
+    only = None if a.only is None else {w for o in a.only for w in workloads if w == o or w.startswith(o + "_")}
+    results = {w: bench() for w, bench in workloads.items() if only is None or w in only}
     unit = {"W1": (1e6, "µs"), "W2": (1e3, "ms"), "W3_f32": (1e3, "ms"), "W3_f64": (1e3, "ms")}
     print(f"{'workload':8} {'implementation':16} {'median':>12} {'ratio':>8}")
     for w, res in results.items():

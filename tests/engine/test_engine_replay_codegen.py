@@ -139,3 +139,143 @@ def test_replayed_sigmoid_gradient_stays_finite_far_in_the_tails():
         assert float(value) == pytest.approx(float(want_value), rel=1e-12)
         assert float(grads["w"]) == pytest.approx(float(want[0]), rel=1e-12, abs=1e-300)
         assert float(grads["b"]) == pytest.approx(float(want[1]), rel=1e-12, abs=1e-300)
+
+
+# -- peepholes: lazy scalings and 1-D products ------------------------------------------------
+def _check_against_eager(f, args, wrt, rtol=1e-12):
+    import inspect
+    names = list(inspect.signature(f).parameters)
+    cg = dk.compile_gradient(dk.trace(f, *args, wrt=wrt))
+    value, grads = cg.call(dict(zip(names, args)))  # the compiled argument order is its own
+    want_v, want = dk.value_and_grad(f, argnum=wrt)(*args)
+    _close(value, want_v, rtol)
+    for i, w in zip(wrt, want):
+        assert np.shape(grads[names[i]]) == np.shape(w)
+        _close(grads[names[i]], w, rtol)
+    return cg.source
+
+
+def _array_writes(src):
+    return [ln.strip() for ln in src.splitlines() if "out=" in ln or "*=" in ln or "+=" in ln or "-=" in ln]
+
+
+def test_peephole_scalar_chain_is_one_pass():
+    rng = np.random.default_rng(10)
+    x = rng.normal(size=30)
+
+    def f(w, x):  # x·2, negation, /w, ·3 and w· on one array: one multiply by the combined scalar
+        return dk.sum(dk.tanh(w * (-(x * 2.0) / (w + 1.0) * 3.0)))
+    src = _check_against_eager(f, (0.7, x), (0, 1))
+    fwd = src.split("np.tanh")[0]
+    assert fwd.count("np.multiply(x,") == 1 and "np.negative" not in fwd and "np.divide" not in fwd
+
+
+def test_peephole_scale_moves_outside_a_full_reduction():
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=40)
+
+    def f(w, x):
+        return dk.mean(0.5 * (x * w)) + dk.sum(-x / w)
+    src = _check_against_eager(f, (1.3, x), (0, 1))
+    fwd = src.split("def gradient")[1].split("t1 =")[0]
+    assert fwd.count("x.sum()") == 2 and "out=" not in fwd  # the forward pass writes no array at all
+
+
+def test_peephole_full_reductions_of_1d_products_are_dot_products():
+    rng = np.random.default_rng(12)
+    x, y = rng.normal(size=50), rng.normal(size=50)
+
+    def f(w, b, x, y):
+        r = x * w + b - y
+        return dk.mean(r ** 2) + dk.sum(r * x) + dk.mean(0.25 * (x * y))
+    src = _check_against_eager(f, (0.4, -0.2, x, y), (0, 1))
+    # forward: r·r, r·x and x·y are never written (dot products); backward: w's adjoint is a dot with x
+    import re
+    fwd, bwd = src.split("def gradient")[1].split("= 1.0 / 50.0")  # the backward pass starts with 1/n
+    assert re.search(r"np\.dot\((\w+), \1\) / 50", fwd)  # mean(r**2)
+    assert re.search(r"np\.dot\(\w+, x\)", fwd) and "0.25 * np.dot(x, y) / 50" in fwd
+    assert re.search(r"np\.dot\(\w+, x\)", bwd)  # w's adjoint: sum(g·x)
+    assert len(_array_writes(fwd)) == 3 and "np.multiply(x, y" not in src  # x·w, +b, −y only
+
+
+def test_peephole_sigmoid_vjp_carries_the_upstream_scale():
+    rng = np.random.default_rng(13)
+    x, y = rng.normal(size=200), rng.uniform(size=200)
+    cg = dk.compile_gradient(dk.trace(_ridge, 0.5, -0.3, x, y, 0.1, wrt=("w", "b")))
+    src = cg.source
+    # the W2 loss: 11 array writes (hand NumPy: ~11) and three reductions, two of them dot products
+    assert len(_array_writes(src)) <= 11, _array_writes(src)
+    assert src.count("np.dot(") == 2
+    assert "np.minimum(" in src  # the σ tail cap is still there
+    for w, b in [(0.5, -0.3), (2.0, 40.0), (-1.0, 3.0), (0.5, -1000.0)]:
+        value, grads = cg.call({"w": w, "b": b, "x": x, "y": y, "lam": 0.1})
+        want_v, (dw, db) = dk.value_and_grad(_ridge, argnum=(0, 1))(w, b, x, y, 0.1)
+        assert np.isfinite(value) and np.isfinite(grads["w"]) and np.isfinite(grads["b"])
+        assert value == pytest.approx(want_v, rel=1e-12)
+        assert grads["w"] == pytest.approx(dw, rel=1e-12, abs=1e-300)
+        assert grads["b"] == pytest.approx(db, rel=1e-12, abs=1e-300)
+
+
+def test_peephole_lazy_value_with_many_consumers_is_written_once():
+    rng = np.random.default_rng(14)
+    x = rng.normal(size=25)
+
+    def f(w, c, x):
+        z = x * w           # lazy scaling, read by exp, tanh and a product
+        h = -(z * c)        # lazy product with a lazy sign, fanned out to two consumers
+        return dk.sum(dk.exp(z) + dk.tanh(z) + z * z) + dk.sum(dk.exp(h)) + dk.mean(h * 3.0)
+    c = rng.normal(size=25)
+    src = _check_against_eager(f, (0.8, c, x), (0, 1, 2))
+    assert src.count("np.multiply(x, w") == 1
+
+
+def test_peephole_keeps_float32_and_broadcast_shapes():
+    rng = np.random.default_rng(15)
+    x = rng.normal(size=(6, 4)).astype(np.float32)
+    b = rng.normal(size=4).astype(np.float32)
+
+    def f(b, x):
+        z = (x + b) * 0.5
+        return dk.mean(-(z * z) / 3.0) + dk.sum(dk.exp(z) * 2.0)
+    cg = dk.compile_gradient(dk.trace(f, b, x, wrt=(0, 1)))
+    value, grads = cg.call({"b": b, "x": x})
+    want_v, want = dk.value_and_grad(f, argnum=(0, 1))(b, x)
+    _close(value, want_v, 1e-5)
+    for name, w in zip("bx", want):
+        assert grads[name].dtype == np.float32 and grads[name].shape == w.shape
+        _close(grads[name], w, 1e-5)
+
+
+def test_peephole_negated_affine_feeds_sigmoid_in_two_passes():
+    rng = np.random.default_rng(16)
+    x = rng.normal(size=30)
+
+    def f(w, b, x):  # σ(w·x + b): exp(−z) needs −z = x·(−w) − b, written by one multiply and one add
+        return dk.sum(dk.sigmoid(w * x + b)) + dk.sum(dk.sigmoid(3.0 - x / w))
+    src = _check_against_eager(f, (0.7, -0.4, x), (0, 1, 2))
+    fwd = src.split("def gradient")[1].split("np.minimum")[0]
+    assert "np.negative" not in fwd and "np.multiply(x, (-w)" in fwd and "+= (-b)" in fwd
+    for b in (-1000.0, 1000.0):  # the 709 cap still keeps the tails finite
+        _check_against_eager(lambda w, b, x: dk.sum(dk.sigmoid(w * x + b) ** 2), (0.7, b, x), (0, 1))
+
+
+def test_peephole_offset_is_not_distributed_over_a_scale():
+    # (x + c)·s and ((x + c) + d) must round like the eager engine: catastrophic cancellation in
+    # x + c would be amplified by x·s + c·s or x + (c + d)
+    x = np.array([1.0 + 2.0 ** -40, 1.0 - 3.0 * 2.0 ** -45, 1.0])
+
+    def f(s, x):
+        return dk.sum(((x - 1.0) * s + 1e-20) * 1e10) + dk.sum(-((x - 1.0) + 1e-18) / s)
+    src = _check_against_eager(f, (3.0, x), (0, 1))
+    assert src.count("np.subtract(x, 1.0") + src.count("np.add(x, -1.0") + src.count("np.add(x, (-1.0)") >= 1
+
+
+def test_peephole_scaled_sigmoid_adjoint_keeps_its_buffer():
+    # the sigmoid VJP result, lazily scaled by g's sign, must keep its pool buffer reserved while
+    # later VJPs (tanh here) allocate theirs
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=17), rng.normal(size=17)
+
+    def f(x, y):
+        return dk.sum(-dk.sigmoid(x)) + dk.sum(dk.tanh(y) * (-dk.sigmoid(x)))
+    _check_against_eager(f, (x, y), (0, 1))
