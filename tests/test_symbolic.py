@@ -132,3 +132,13 @@ def test_hessian_is_symmetric_and_matches_differences_of_the_gradient(spec):
         theta, rest = np.array(vals[:k]), vals[k:]
         numeric = np.array([central_diff(lambda t: float(g(*t, *rest)[i]), theta) for i in range(k)])
         assert rel_err(np.array(Hf(*vals), dtype=float), numeric) <= 1e-6
+
+
+def test_to_numpy_lambdifies_elementwise_matrix_functions():
+    # logistic regression's Xᵀ(σ(Xw) − y) holds σ applied entrywise (SymPy's ElementwiseApplyFunction)
+    m = builtin("logistic-regression", d=3)
+    f = to_numpy(m.matrix.gradient, [m.matrix.wrt, *m.matrix.inputs])
+    rng = np.random.default_rng(4)
+    X, w, y = rng.normal(size=(6, 3)), rng.normal(size=(3, 1)), rng.uniform(size=(6, 1))
+    want = X.T @ (1 / (1 + np.exp(-(X @ w))) - y)
+    np.testing.assert_allclose(f(w, X, y), want, rtol=1e-13)

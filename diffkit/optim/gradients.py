@@ -34,13 +34,11 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 import sympy as sp
-from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-from sympy.core.symbol import Str
-from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from ..errors import BadInput, ComputationError
 from ..model import Model
 from ..symbolic import to_numpy
+from ..symbolic.numeric import printable
 from .cost import matrix_flops, scalar_flops
 from .data import Dataset, bind
 
@@ -54,37 +52,6 @@ class GradientSource(Protocol):
     def grad_sum(self, w: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
         """Σ_{i∈idx} ∇_W lᵢ(W) as a float64 vector shaped like ``w``."""
         ...
-
-
-class _Apply(MatrixExpr):
-    """An elementwise function of a matrix that NumPy's printer can print as ``f(A)``.
-
-    SymPy's ``ElementwiseApplyFunction`` (``Z.applyfunc(σ)``) has no NumPy printer; this stands
-    in for it so matrix forms such as logistic regression's Xᵀ(σ(Xw) − y) lambdify.
-    """
-
-    def __new__(cls, name: Str, arg: MatrixExpr):
-        return sp.Basic.__new__(cls, name, arg)
-
-    @property
-    def shape(self):
-        return self.args[1].shape
-
-    def _numpycode(self, printer) -> str:
-        return f"{self.args[0].name}({printer._print(self.args[1])})"
-
-    _pythoncode = _numpycode
-
-
-def printable(expr: sp.Basic) -> sp.Basic:
-    """``expr`` with elementwise applications rewritten so :func:`to_numpy` can print them."""
-    def swap(a):
-        fn = a.function
-        body = getattr(fn, "expr", None)
-        if isinstance(fn, sp.Lambda) and body is not None and body.args == fn.variables:
-            return _Apply(Str(type(body).__name__), a.expr)
-        raise BadInput(f"cannot turn the elementwise function {fn} into NumPy code")
-    return expr.replace(lambda a: isinstance(a, ElementwiseApplyFunction), swap)
 
 
 class SymbolicGradient:

@@ -25,6 +25,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 import sympy as sp
+from sympy.core.symbol import Str
+from sympy.matrices.expressions import MatrixExpr
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+from ..errors import BadInput
 
 
 def np_sigmoid(z):
@@ -72,6 +77,37 @@ NUMPY_FUNCTIONS: dict[str, Callable] = {
 }
 
 
+class _Apply(MatrixExpr):
+    """An elementwise function of a matrix that NumPy's printer can print as ``f(A)``.
+
+    SymPy's ``ElementwiseApplyFunction`` (``Z.applyfunc(σ)``) has no NumPy printer; this stands
+    in for it so matrix forms such as logistic regression's Xᵀ(σ(Xw) − y) lambdify.
+    """
+
+    def __new__(cls, name: Str, arg: MatrixExpr):
+        return sp.Basic.__new__(cls, name, arg)
+
+    @property
+    def shape(self):
+        return self.args[1].shape
+
+    def _numpycode(self, printer) -> str:
+        return f"{self.args[0].name}({printer._print(self.args[1])})"
+
+    _pythoncode = _numpycode
+
+
+def printable(expr: sp.Basic) -> sp.Basic:
+    """``expr`` with elementwise applications rewritten so :func:`to_numpy` can print them."""
+    def swap(a):
+        fn = a.function
+        body = getattr(fn, "expr", None)
+        if isinstance(fn, sp.Lambda) and body is not None and body.args == fn.variables:
+            return _Apply(Str(type(body).__name__), a.expr)
+        raise BadInput(f"cannot turn the elementwise function {fn} into NumPy code")
+    return expr.replace(lambda a: isinstance(a, ElementwiseApplyFunction), swap)
+
+
 def to_numpy(exprs, args: Sequence, *, cse: bool = False) -> Callable:
     """Lambdify ``exprs`` (an expression, or a list of them) over ``args`` with NumPy.
 
@@ -89,6 +125,10 @@ def to_numpy(exprs, args: Sequence, *, cse: bool = False) -> Callable:
     callable
         The generated function; its readable source is in ``.source``.
     """
+    if isinstance(exprs, (list, tuple)):
+        exprs = [printable(e) for e in exprs]
+    else:
+        exprs = printable(exprs)
     f = sp.lambdify(list(args), exprs, modules=[NUMPY_FUNCTIONS, "numpy"], cse=cse)
     f.source = inspect.getsource(f).rstrip()
     return f
