@@ -50,6 +50,17 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
+def finite_float(text: str, label: str) -> float:
+    """``float(text)``; BadInput "<label> is not a number" / "<label> is not finite" otherwise."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise BadInput(f"{label} is not a number") from None
+    if not math.isfinite(v):
+        raise BadInput(f"{label} is not finite")
+    return v
+
+
 def parse_assignments(text: str | None, *, option: str = "--at") -> dict[str, float]:
     """Parse ``name=value,name=value`` into a dict; BadInput naming the bad piece otherwise.
 
@@ -67,12 +78,7 @@ def parse_assignments(text: str | None, *, option: str = "--at") -> dict[str, fl
         name, value = name.strip(), value.strip()
         if not eq or not name.isidentifier() or not value:
             raise BadInput(f"{option} expects name=value pairs separated by commas, got {piece!r}")
-        try:
-            v = float(value)
-        except ValueError:
-            raise BadInput(f"{option}: value {value!r} for {name!r} is not a number") from None
-        if not math.isfinite(v):
-            raise BadInput(f"{option}: value {value!r} for {name!r} is not finite")
+        v = finite_float(value, f"{option}: value {value!r} for {name!r}")
         if name in out:
             raise BadInput(f"{option}: {name!r} is given twice")
         out[name] = v

@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from ..errors import BadInput
-from .app import app, emit_json
+from .app import app, emit_json, finite_float
 
 _SYNTHETIC = ("linear-regression", "logistic-regression")
 
@@ -36,13 +36,7 @@ def _per_method(text: Optional[str], option: str, convert):
 
 def _number(option: str):
     def conv(v: str) -> float:
-        try:
-            f = float(v)
-        except ValueError:
-            raise BadInput(f"{option}: {v!r} is not a number") from None
-        if not math.isfinite(f):
-            raise BadInput(f"{option}: {v!r} is not finite")
-        return f
+        return finite_float(v, f"{option}: {v!r}")
     return conv
 
 
