@@ -10,8 +10,10 @@ from typing import Optional
 
 import typer
 
+from .. import constraints as C_
+from ..constraints import shorten
 from ..errors import BadInput
-from .app import app, emit_json, finite_float
+from .app import app, emit_json, finite_float, given, option, parse_seeds, seed_option
 
 _SYNTHETIC = ("linear-regression", "logistic-regression")
 
@@ -27,31 +29,18 @@ def _per_method(text: Optional[str], option: str, convert):
     for piece in text.split(","):
         name, eq, value = (p.strip() for p in piece.partition("="))
         if not eq or not name or not value:
-            raise BadInput(f"{option} expects a value or method=value pairs (e.g. gd=0.5,sgd=0.1), got {piece!r}")
+            raise BadInput(f"{option} expects a value or method=value pairs (e.g. gd=0.5,sgd=0.1), "
+                           f"got {shorten(piece)}")
         if name in out:
-            raise BadInput(f"{option}: method {name!r} is given twice")
+            raise BadInput(f"{option}: method {shorten(name)} is given twice")
         out[name] = convert(value)
     return out
 
 
 def _number(option: str):
     def conv(v: str) -> float:
-        return finite_float(v, f"{option}: {v!r}")
+        return C_.check(option, finite_float(v, f"{option}: {shorten(v)}"), C_.STEP_SCALE.constraint)
     return conv
-
-
-def _seeds(text: str) -> tuple[int, ...]:
-    out = []
-    for p in text.split(","):
-        p = p.strip()
-        if not p:
-            continue
-        if not p.isdigit():
-            raise BadInput(f"--seeds expects non-negative integers separated by commas, got {p!r}")
-        out.append(int(p))
-    if not out:
-        raise BadInput("--seeds needs at least one seed, e.g. --seeds 0,1,2")
-    return tuple(out)
 
 
 def _fmt(v, spec: str = ".4g") -> str:
@@ -67,11 +56,11 @@ def optimize(
     model: str = typer.Argument("linear-regression", help="Built-in model (linear-regression, logistic-regression, ...)."),
     data: Optional[str] = typer.Option(None, "--data", help="CSV file with a header row (instead of synthetic data)."),
     target: Optional[str] = typer.Option(None, "--target", help="Target column of --data."),
-    n: int = typer.Option(1000, "--n", help="Synthetic data: samples."),
-    d: int = typer.Option(10, "--d", help="Synthetic data: features."),
-    noise: float = typer.Option(0.1, "--noise", help="Synthetic regression noise (std)."),
-    condition: float = typer.Option(1.0, "--condition", help="Synthetic feature covariance condition number."),
-    data_seed: int = typer.Option(0, "--data-seed", help="Seed of the synthetic data."),
+    n: int = option(C_.N_SAMPLES, default=1000),
+    d: int = option(C_.N_FEATURES, default=10),
+    noise: float = option(C_.NOISE, default=0.1),
+    condition: float = option(C_.CONDITION, default=1.0),
+    data_seed: str = seed_option(C_.DATA_SEED, default="0"),
     methods: str = typer.Option("gd,sgd,minibatch", "--methods", help="Comma-separated: gd, sgd, minibatch."),
     schedule: Optional[str] = typer.Option(
         None, "--schedule",
@@ -79,14 +68,14 @@ def optimize(
              "one for all methods or per method (gd=constant,sgd=c/k). Default: constant for gd, c/k otherwise."),
     C: Optional[str] = typer.Option(None, "--C", help="Step-size scale, one value or per method (gd=0.5,sgd=0.1). "
                                     "Default: 1/L for gd, 1/mean‖x‖² for sgd/minibatch (linear and logistic models)."),
-    lam: float = typer.Option(0.0, "--lam", help="L2 regulariser λ: minimise mean loss + λ·½‖W‖²."),
-    epochs: int = typer.Option(10, "--epochs", help="Passes over the data per run."),
-    batch: int = typer.Option(32, "--batch", help="Minibatch size b."),
-    seeds: str = typer.Option("0", "--seeds", help="Comma-separated run seeds, e.g. 0,1,2."),
+    lam: float = option(C_.LAM, help="L2 regulariser λ: minimise mean loss + λ·½‖W‖².", default=0.0),
+    epochs: int = option(C_.EPOCHS, default=10),
+    batch: int = option(C_.BATCH, default=32),
+    seeds: str = seed_option(C_.SEEDS, help="Run seeds.", single=False, default="0"),
     sampling: str = typer.Option("replacement", "--sampling",
                                  help="replacement (i.i.d. uniform, the lecture's) or shuffle (permutation per epoch)."),
     gradient: str = typer.Option("symbolic", "--gradient", help="symbolic (SymPy closed form) or engine (reverse mode)."),
-    eps: float = typer.Option(1e-3, "--eps", help="Target excess loss for the 'cost to reach ε' column."),
+    eps: float = option(C_.EPS, help="Target excess loss for the 'cost to reach ε' column.", default=1e-3),
     timing: Optional[bool] = typer.Option(
         None, "--timing/--no-timing",
         help="Measure wall time. On by default for the table; off by default with --json, whose output is then "
@@ -104,6 +93,11 @@ def optimize(
     if data is not None:
         if target is None:
             raise BadInput("--data needs --target, the name of the target column")
+        ignored = [f for f, k in (("--n", "n"), ("--d", "d"), ("--noise", "noise"), ("--condition", "condition"),
+                                  ("--data-seed", "data_seed")) if given(k)]
+        if ignored:
+            raise BadInput(f"{', '.join(ignored)} describe{'s' if len(ignored) == 1 else ''} synthetic data and "
+                           "cannot be used with --data (the data file fixes n and d)")
         ds = load_csv(data, target=target)
     else:
         if target is not None:
@@ -115,7 +109,7 @@ def optimize(
     res = study(
         m, ds, methods=tuple(p.strip() for p in methods.split(",") if p.strip()),
         schedule=_per_method(schedule, "--schedule", str), C=_per_method(C, "--C", _number("--C")),
-        lam=lam, epochs=epochs, batch=batch, seeds=_seeds(seeds), sampling=sampling, gradient=gradient,
+        lam=lam, epochs=epochs, batch=batch, seeds=tuple(seeds), sampling=sampling, gradient=gradient,
         eps=eps, timing=(not json_out) if timing is None else timing, progress=not json_out)
     if json_out:
         emit_json(res.to_dict())
