@@ -80,7 +80,7 @@ def _local(a: sp.Basic) -> tuple[int, list]:
             a = a.as_two_terms()[1] if a.args[0] is sp.S.NegativeOne else -a
         n, d = fraction(a)
         if n.is_Integer:
-            return ops + 1 + int(n < 0), [d]
+            return ops + 1 + int(bool(n.is_negative)), [d]
         if d is not sp.S.One:
             return ops + 1, ([] if d.is_Integer else [d]) + [n]
     elif a.is_Add or a.is_MatAdd:

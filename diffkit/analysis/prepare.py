@@ -26,6 +26,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+import numpy as np
 import sympy as sp
 
 from ..functions import relu, step
@@ -83,9 +84,13 @@ class Prepared:
         """True when no kinked function occurs, so the complex step applies."""
         return not self.kinked
 
-    def values(self, point: Mapping[str, float]) -> list[float]:
-        """``point``'s values in the order of ``model.symbols``."""
-        return [point[n] for n in self.model.symbol_names]
+    def values(self, point: Mapping[str, float]) -> list:
+        """``point``'s values in the order of ``model.symbols``, as NumPy floats.
+
+        (NumPy scalars, not Python floats: ``0.0 ** -1`` is then inf with a warning the analysis
+        records, not a ZeroDivisionError.)
+        """
+        return [np.float64(point[n]) for n in self.model.symbol_names]
 
 
 def kink_argument(e: sp.Expr) -> sp.Expr:

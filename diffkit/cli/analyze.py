@@ -155,9 +155,9 @@ def _print_comparison(c) -> None:
     if fm:
         direction = ", ".join(f"{_g(v, 3)}" for v in fm["direction"].values())
         fg = fm["full_gradient"]
-        con.print(f"[bold]Forward mode[/bold]: ∇L·v along v = ({direction}): one JVP {_g(fm['jvp'], 12)}, "
-                  f"reverse {_g(fm['reverse'], 12)}, rel. error {_e(fm['rel_error'])}")
-        con.print(f"  the full gradient costs {fg['jvps']} JVP sweep(s), {fg['ops_by_jvps']} ops, against "
+        con.print(f"[bold]Forward mode[/bold] (one JVP along v = ({direction})): ∇L·v = {_g(fm['jvp'], 12)}")
+        con.print(f"  reverse mode: ∇L·v = {_g(fm['reverse'], 12)}, rel. error {_e(fm['rel_error'])}")
+        con.print(f"  the full gradient: {fg['jvps']} JVP sweep(s), {fg['ops_by_jvps']} ops; "
                   f"{fg['vjps']} VJP, {fg['ops_by_vjp']} ops")
         con.print()
 
@@ -350,7 +350,8 @@ def swell_cmd(
     con.print(t)
     con.print("tree: flat size of sympy.diff's tree; tree+cse, DAG (symbolic, differentiated on the "
               "DAG): shared size")
-    con.print("Fitted growth (n ≥ %d): " % fits[0].fitted_from + "; ".join(_growth_text(g) for g in fits))
+    con.print(f"Fitted growth (n ≥ {fits[0].fitted_from}): " + "; ".join(_growth_text(g) for g in fits[:3]))
+    con.print("  " + "; ".join(_growth_text(g) for g in fits[3:]))
     con.print()
     con.print("[bold]The first rows, as in Baydin et al. (2018), Table 1[/bold]")
     t = Table(box=box.SIMPLE_HEAD)

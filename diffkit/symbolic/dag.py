@@ -272,7 +272,9 @@ def _inline_single_use(defs, grad):
         uses.update(_symbol_uses(e))
     for e in grad.values():
         uses.update(_symbol_uses(e))
-    single = {s for s, _ in defs if uses[s] == 1}
+    names = {s.name for s, _ in defs}
+    # a value whose adjoint (or tangent) is a definition keeps its name, so ∂_t L names a t
+    single = {s for s, _ in defs if uses[s] == 1 and f"d_{s.name}" not in names and f"d{s.name}" not in names}
     env: dict[sp.Symbol, sp.Expr] = {}
     kept = []
     for s, e in defs:

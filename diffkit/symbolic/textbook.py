@@ -130,10 +130,19 @@ def _from_symbols(e: sp.Expr, ph: _Placeholders) -> sp.Expr:
     return e.xreplace({s: (sigmoid(z) if kind == "s" else sp.tanh(z)) for s, (kind, z) in ph.back.items()})
 
 
-def _collections(e: sp.Expr) -> list[sp.Expr]:
-    """``e`` with the common factor of each of its symbols collected."""
+def _collections(e: sp.Expr, most: int = 4) -> list[sp.Expr]:
+    """``e`` with a common factor collected, for the symbols that are a factor of two or more terms."""
+    if not e.is_Add:
+        return []
+    counts: dict[sp.Symbol, int] = {}
+    for term in e.args:
+        for f in sp.Mul.make_args(term):
+            base = f.as_base_exp()[0]
+            if base.is_Symbol:
+                counts[base] = counts.get(base, 0) + 1
+    common = sorted((s for s, k in counts.items() if k >= 2), key=lambda s: (-counts[s], sp.default_sort_key(s)))
     out = []
-    for s in sorted(e.free_symbols, key=sp.default_sort_key):
+    for s in common[:most]:
         try:
             out.append(sp.collect(e, s))
         except (TypeError, ValueError, NotImplementedError):  # pragma: no cover - SymPy refusals
@@ -152,9 +161,15 @@ def textbook(expr: sp.Expr) -> sp.Expr:
     e = _to_symbols(expr, ph)
     candidates = [e, sp.factor_terms(e)]
     if size <= MAX_OPS:
-        r = sp.cancel(sp.together(e)) if e.has(sp.Pow) else sp.expand(e)
-        candidates += [r, sp.factor_terms(r)] + _collections(r)
-        candidates += [sp.factor_terms(c) for c in _collections(r)]
+        # cancel only what the identities made cancellable: a σ (or 1 − σ, or tanh) in a
+        # denominator.  A softmax's Σ exp in a denominator never cancels, and cancel is slow there.
+        placeholders = set(ph.back)
+        cancellable = any(a.is_Pow and a.exp.is_negative and a.base.free_symbols
+                          and a.base.free_symbols <= placeholders for a in sp.preorder_traversal(e))
+        r = sp.cancel(sp.together(e)) if cancellable else sp.expand(e)
+        if tree_ops(r) <= 3 * size:          # an expansion that explodes holds no shorter form
+            collected = _collections(r)
+            candidates += [r, sp.factor_terms(r)] + collected + [sp.factor_terms(c) for c in collected]
     best, cost = expr, size
     for c in candidates:
         back = _from_symbols(c, ph)
