@@ -128,11 +128,19 @@ def _name_max(folder: Path) -> int:
 
 def _existing_ancestor(p: Path) -> Path:
     q = p
-    while not q.exists():
+    while not os.path.lexists(q) or not _stat_ok(q):
         if q.parent == q:
             break
         q = q.parent
     return q
+
+
+def _stat_ok(q: Path) -> bool:
+    try:
+        os.stat(q)
+        return True
+    except OSError:
+        return False
 
 
 def check_output(paths: Iterable[str | os.PathLike], *, what: str = "output file") -> list[Path]:
@@ -148,21 +156,27 @@ def check_output(paths: Iterable[str | os.PathLike], *, what: str = "output file
         shown = shorten(str(p), 80)
         if not p.name or p.name in (".", ".."):
             raise BadInput(f"{what} {shown} has no file name")
-        if p.is_dir():
-            raise BadInput(f"{what} {shown} is a directory; give a file name")
         if "\0" in str(p):
             raise BadInput(f"{what} {shown} contains a NUL character")
-        for part in p.parts:
-            if len(os.fsencode(part)) > _name_max(_existing_ancestor(p.parent)):
+        limit = _name_max(_existing_ancestor(p.parent))
+        for part in p.parts:  # before any stat: a too-long name makes stat itself fail
+            if len(os.fsencode(part)) > limit:
                 raise BadInput(f"{what} {shown}: the name {shorten(part, 30)} is longer than the file system "
-                               f"allows ({_name_max(_existing_ancestor(p.parent))} bytes)")
-        anc = _existing_ancestor(p.parent if str(p.parent) else Path("."))
-        if not anc.is_dir():
-            raise BadInput(f"{what} {shown}: {shorten(str(anc), 80)} is not a folder")
-        if not os.access(anc, os.W_OK | os.X_OK):
-            raise BadInput(f"{what} {shown}: the folder {shorten(str(anc), 80)} is not writable; choose another path")
-        if p.exists() and not p.is_file():
-            raise BadInput(f"{what} {shown} exists and is not a regular file")
+                               f"allows ({limit} bytes)")
+        try:
+            if p.is_dir():
+                raise BadInput(f"{what} {shown} is a directory; give a file name")
+            anc = _existing_ancestor(p.parent if str(p.parent) else Path("."))
+            if not anc.is_dir():
+                raise BadInput(f"{what} {shown}: cannot create the directory {shorten(str(p.parent), 80)}, "
+                               f"because {shorten(str(anc), 80)} is a file")
+            if not os.access(anc, os.W_OK | os.X_OK):
+                raise BadInput(f"{what} {shown}: the folder {shorten(str(anc), 80)} is not writable; "
+                               "choose another path")
+            if p.exists() and not p.is_file():
+                raise BadInput(f"{what} {shown} exists and is not a regular file")
+        except OSError as exc:
+            raise BadInput(f"{what} {shown}: {exc.strerror or exc}") from None
         out.append(p)
     return out
 

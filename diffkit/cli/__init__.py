@@ -26,7 +26,7 @@ from ..errors import DiffkitError, OutputError
 from .app import app, stderr
 
 # Each module registers its commands on ``app``.
-from . import analyze, derive, optimize, report  # noqa: E402,F401
+from . import analyze, derive, report, train  # noqa: E402,F401
 
 __all__ = ["app", "main"]
 
@@ -74,7 +74,7 @@ class _Stream(io.TextIOBase):
         try:
             return fn(*args)
         except BrokenPipeError:
-            raise
+            raise _PipeClosed() from None
         except (OSError, ValueError) as exc:  # ValueError: write to a closed file
             why = getattr(exc, "strerror", None) or str(exc)
             raise OutputError(f"cannot write to standard {self._name}: {why}") from None
@@ -131,6 +131,28 @@ def _one_line(msg: str) -> str:
     return line
 
 
+class _PipeClosed(BaseException):
+    """The reader of standard output went away.  A BaseException, so that neither typer nor click
+    (which turn an EPIPE OSError into ``sys.exit(1)``) can intercept it on its way to ``main``."""
+
+
+class _Interrupted(BaseException):
+    """Ctrl-C, raised by our SIGINT handler instead of KeyboardInterrupt, which typer would turn
+    into a silent exit 130.  ``finally`` blocks still run, so temporaries are removed."""
+
+    status, message = 130, "Error: interrupted"
+
+
+class _Terminated(_Interrupted):
+    """SIGTERM, handled like Ctrl-C."""
+
+    status, message = 143, "Error: terminated"
+
+
+def _on_signal(signum, frame):
+    raise (_Terminated if signum == signal.SIGTERM else _Interrupted)()
+
+
 class _RichPatch:
     """While a command runs: rich's broken-pipe handler raises BrokenPipeError (not SystemExit(1)),
     and on a terminal that cannot encode σ, λ, ∂ rich gets the ASCII text *before* it measures
@@ -149,7 +171,7 @@ class _RichPatch:
 
         def on_broken_pipe(console) -> None:
             console.quiet = True
-            raise BrokenPipeError()
+            raise _PipeClosed()
 
         Console.on_broken_pipe = on_broken_pipe
         if self.ascii_only:
@@ -172,14 +194,6 @@ class _RichPatch:
         return False
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so the same clean-up runs."""
-
-
-def _on_sigterm(signum, frame):
-    raise _Terminated()
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI: ``Error: ...`` on one line and exit 2 (bad input) or 1 (failure); no traceback."""
     args = sys.argv[1:] if argv is None else argv
@@ -188,9 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _Stream(sys.stdout, "output"), _Stream(sys.stderr, "error")
-    old_term = None
+    old_handlers = {}
     if threading.current_thread() is threading.main_thread():
-        old_term = signal.signal(signal.SIGTERM, _on_sigterm)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old_handlers[sig] = signal.signal(sig, _on_signal)
     try:
         with warnings.catch_warnings():
             # NumPy's RuntimeWarnings (overflow, invalid value) would print internal paths; the
@@ -201,11 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         try:
             sys.stdout.flush()
-        except (OutputError, BrokenPipeError, OSError, ValueError):
+        except (OutputError, _PipeClosed, OSError, ValueError):
             _park_stdout()
         sys.stdout, sys.stderr = saved
-        if old_term is not None:
-            signal.signal(signal.SIGTERM, old_term)
+        for sig, handler in old_handlers.items():
+            signal.signal(sig, handler)
 
 
 def _run(args: list[str]) -> int:
@@ -214,18 +229,20 @@ def _run(args: list[str]) -> int:
             rv = app(args=args, prog_name="diffkit", standalone_mode=False)
             sys.stdout.flush()
         except typer.Exit as exc:
+            if exc.exit_code == 130:  # typer's own conversion of a KeyboardInterrupt
+                raise _Interrupted() from None
             sys.stdout.flush()
             return exc.exit_code
-    except BrokenPipeError:
+    except (_PipeClosed, BrokenPipeError):
         _park_stdout()
         return EXIT_PIPE
+    except _Interrupted as exc:
+        stderr(exc.message)
+        return exc.status
     except OutputError as exc:
         _park_stdout()
         stderr(f"Error: {_one_line(str(exc))}")
         return exc.exit_code
-    except _Terminated:
-        stderr("Error: terminated")
-        return 143
     except KeyboardInterrupt:
         stderr("Error: interrupted")
         return 130
