@@ -224,6 +224,9 @@ def train(
                        "step-size sensitivity.")] = None,
     x: Annotated[str, typer.Option("--x", help="x-axis of the convergence plot: iterations, passes, "
                                                "sample-gradients, flops or seconds.")] = "passes",
+    stream: Annotated[bool, typer.Option(
+        "--stream", help="Read a .npy or CSV --data from disk a window at a time instead of loading it (data "
+                         "larger than memory; linear/logistic regression; no split or scaling).")] = False,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Run the study's runs in this many local "
                                                                      "processes.")] = None,
     scheduler: Annotated[Optional[str], typer.Option(
@@ -263,6 +266,23 @@ def train(
     rerun = parse_seeds(best_seeds, "--best-seeds") if best_seeds is not None else None
     from ..optim.results import x_axis
     xfield = x_axis(x)
+    if stream:
+        m, train_data, prep_info, val_ds, test_ds = _streamed(model, data, target, val, test, standardize, intercept)
+        res = study(m, train_data, C=_per_method(C, "--C", _number("--C")), seeds=seed_list,
+                    methods=tuple(p.strip() for p in methods.split(",") if p.strip()),
+                    schedule=_per_method(schedule, "--schedule", str), k0=_per_method(k0, "--k0", _number("--k0")),
+                    lam=lam, epochs=_per_method(epochs, "--epochs", _int("--epochs")), batch=batch,
+                    sampling=sampling, gradient=gradient, eps=None if eps_rel is not None else eps, eps_rel=eps_rel,
+                    timing=(not json_out) if timing is None else timing, init=init, heldout=prep_info,
+                    executor=executor, workers=workers, progress=not json_out)
+        if plot is not None:
+            from ..report.study import convergence_figure, save_figure
+            save_figure(convergence_figure(res, x=xfield), plot)
+        if json_out:
+            emit_json(res.to_dict())
+        else:
+            _table(res, plot)
+        return
     ds, real = load_data(data, target, model=model, n=n, d=d, noise=noise, condition=condition, data_seed=data_seed)
     m, ds = build_model(model, ds, sizes=sizes, activations=activations, mlp_loss=mlp_loss, intercept=False)
     std = real if standardize is None else standardize
@@ -303,6 +323,23 @@ def train(
         emit_json(res.to_dict())
         return
     _table(res, plot)
+
+
+def _streamed(model, data, target, val, test, standardize, intercept):
+    from .. import builtin
+    from ..optim.stream import open_npy, stream_csv
+
+    if data is None or target is None:
+        raise BadInput("--stream needs --data FILE (.npy or .csv) and --target")
+    if model not in _SYNTHETIC:
+        raise BadInput(f"--stream trains linear-regression or logistic-regression, not {model!r}")
+    for flag, v in (("--val", val), ("--test", test)):
+        if v not in (None, 0, 0.0):
+            raise BadInput(f"{flag} does not apply with --stream: streamed data are not split")
+    if standardize or intercept:
+        raise BadInput("--standardize/--intercept do not apply with --stream: streamed data are used as they are")
+    fd = open_npy(data, target=target) if str(data).endswith(".npy") else stream_csv(data, target=target)
+    return builtin(model, d=fd.d), fd, {}, None, None
 
 
 app.command("optimize", help="Alias of [bold]diffkit train[/bold] (same options).")(train)
