@@ -14,10 +14,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import BadInput
+from ..optim.problem import SYNTHETIC as _SYNTHETIC
 from .app import ActsOpt, MlpLossOpt, SizesOpt, app, emit_json, finite_float
-
-_SYNTHETIC = ("linear-regression", "logistic-regression")
-_CLASSIFIERS = ("logistic-regression", "ridge-sigmoid")
 
 
 def _per_method(text: Optional[str], option: str, convert):
@@ -95,62 +93,6 @@ def _check_plot(path: Optional[Path]) -> Optional[Path]:
     if not path.parent.exists():
         raise BadInput(f"--plot {str(path)!r}: the folder {str(path.parent)!r} does not exist")
     return path
-
-
-def load_data(data: Optional[str], target: Optional[str], *, model: str, n: int, d: int, noise: float,
-              condition: float, data_seed: int):
-    """The Dataset named by ``--data`` (bundled name, CSV, .npy) or synthetic data; and whether it is real."""
-    from ..datasets import canonical, load
-    from ..optim import load_csv, make_data
-
-    if data is not None:
-        if canonical(data) is not None and not Path(data).exists():
-            if target is not None:
-                raise BadInput(f"--target does not apply to the bundled data set {data!r} (it knows its target)")
-            return load(data, seed=data_seed), True
-        if target is None:
-            raise BadInput("--data needs --target, the name of the target column "
-                           "(or name a bundled data set: diabetes, breast-cancer, digits, moons)")
-        if str(data).endswith(".npy"):
-            from ..optim.stream import load_npy
-            return load_npy(data, target=target), True
-        return load_csv(data, target=target), True
-    if target is not None:
-        raise BadInput("--target only applies with --data")
-    if model not in _SYNTHETIC:
-        raise BadInput(f"synthetic data exist for {', '.join(_SYNTHETIC)}; give --data for model {model!r} "
-                       "(e.g. --data moons)")
-    return make_data(model, n=n, d=d, noise=noise, seed=data_seed, condition=condition), False
-
-
-def build_model(model: str, ds, *, sizes, activations, mlp_loss, intercept: bool):
-    """The built-in model with its widths taken from the data (the data recoded as classes if it classifies)."""
-    from .. import builtin
-    from ..optim.data import as_classes
-    from .app import resolve_model
-
-    if model == "mlp":
-        m = resolve_model("mlp", None, None, sizes=sizes, activations=activations, mlp_loss=mlp_loss) \
-            if sizes is not None else None
-        if m is None:  # widths from the data: d inputs, 16 hidden, one output per class (or 1)
-            k = ds.classes or (len(set(ds.y.tolist())) if (mlp_loss == "cross-entropy") else None)
-            out = 1 if (k is None or k == 2) else k
-            acts = activations or "tanh,identity"
-            m = resolve_model("mlp", None, None, sizes=f"{ds.d},16,{out}", activations=acts, mlp_loss=mlp_loss)
-        if m.spec["loss"] == "cross-entropy" or ds.labels is not None:
-            ds = as_classes(ds, binary=m.spec["sizes"][-1] == 1 and m.spec["loss"] == "cross-entropy")
-        return m, ds
-    if sizes is not None or activations is not None or mlp_loss is not None:
-        raise BadInput(f"--sizes/--activations/--mlp-loss apply to the mlp model, not {model!r}")
-    if model in _CLASSIFIERS:
-        ds = as_classes(ds, binary=True)
-    if model == "ridge-sigmoid":
-        if ds.d != 1:
-            raise BadInput(f"ridge-sigmoid has one input x, but the data have {ds.d} feature columns")
-        return builtin("ridge-sigmoid"), ds
-    if model in _SYNTHETIC:
-        return builtin(model, d=ds.d), ds
-    return builtin(model), ds
 
 
 @app.command("train")
@@ -254,7 +196,6 @@ def train(
       diffkit train --data diabetes --sweep 12 --seeds 0..4 --plot sensitivity.svg
     """
     from ..optim import study
-    from ..optim.prepare import prepare
 
     plot = _check_plot(plot)
     if workers is not None and scheduler is not None:
@@ -283,18 +224,10 @@ def train(
         else:
             _table(res, plot)
         return
-    ds, real = load_data(data, target, model=model, n=n, d=d, noise=noise, condition=condition, data_seed=data_seed)
-    m, ds = build_model(model, ds, sizes=sizes, activations=activations, mlp_loss=mlp_loss, intercept=False)
-    std = real if standardize is None else standardize
-    icpt = (real and model == "linear-regression") if intercept is None else intercept
-    if icpt and model != "linear-regression":
-        raise BadInput(f"--intercept is for linear-regression; {model!r} has its own bias")
-    prep = prepare(ds, val=(0.2 if real else 0.0) if val is None else val,
-                   test=(0.2 if real else 0.0) if test is None else test, seed=split_seed,
-                   standardize=std, intercept=icpt)
-    if model == "linear-regression" and prep.train.d != m.spec.get("d"):
-        from .. import builtin
-        m = builtin("linear-regression", d=prep.train.d)
+    from ..optim.problem import problem
+    m, prep = problem(model, data, target, sizes=sizes, activations=activations, mlp_loss=mlp_loss, n=n, d=d,
+                      noise=noise, condition=condition, data_seed=data_seed, val=val, test=test,
+                      split_seed=split_seed, standardize=standardize, intercept=intercept)
     kwargs = dict(methods=tuple(p.strip() for p in methods.split(",") if p.strip()),
                   schedule=_per_method(schedule, "--schedule", str), k0=_per_method(k0, "--k0", _number("--k0")),
                   lam=lam, epochs=_per_method(epochs, "--epochs", _int("--epochs")), batch=batch,
