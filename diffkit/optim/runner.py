@@ -170,7 +170,13 @@ def run(source: GradientSource, objective: Objective, config: RunConfig, *, seed
                     for s in range(j, upto):
                         batch = order[s * b:(s + 1) * b]
                         g = source.grad_sum(w, batch)
-                        w -= alphas[s - j] * (g / len(batch) + lam * w)
+                        if lam:
+                            g /= len(batch)
+                            g += lam * w
+                            g *= alphas[s - j]
+                        else:  # in place: the gradient array is ours (no temporaries per step)
+                            g *= alphas[s - j] / len(batch)
+                        w -= g
                         used += len(batch)
                 elapsed += time.perf_counter() - t0
                 if config.method == "minibatch":
