@@ -258,6 +258,71 @@ def train(
     _table(res, plot)
 
 
+@app.command("profile")
+def profile_cmd(
+    eps_rel: Annotated[float, typer.Option("--eps-rel", help="Target relative excess loss (F − F*)/(F(W₀) − F*) "
+                                                              "each method must reach.")] = 1e-2,
+    seeds: Annotated[str, typer.Option("--seeds", help="Run seeds per method and problem, e.g. 0..2.")] = "0,1,2",
+    methods: Annotated[str, typer.Option("--methods", help="Comma-separated: gd, sgd, minibatch.")] = "gd,sgd,minibatch",
+    problems: Annotated[Optional[str], typer.Option(
+        "--problems", help="Comma-separated subset of the built-in problems (default: all): diabetes, "
+                           "breast-cancer, moons, digits.")] = None,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Write the profile as .svg or .png.")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Local processes for the runs.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address for the "
+                                                                         "runs.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the profile as JSON.")] = False,
+) -> None:
+    """Performance profile of GD, SGD and minibatch SGD across the built-in problems (AlgoPerf-style).
+
+    Each problem (diabetes least squares, breast-cancer logistic regression with λ = 0.01, a moons
+    2-16-1 network, a digits 64-32-10 network) is trained with the defaults on its standardised
+    training split. A method's cost on a problem is the median over seeds of the sample gradients it
+    needs to reach the relative target (a method solves a problem when most seeds reach it); ρ(τ) is
+    the fraction of problems it solves within τ × the cheapest method's cost.
+    """
+    from ..optim.sweep import builtin_problems, performance_profile
+
+    plot = _check_plot(plot)
+    if workers is not None and scheduler is not None:
+        raise BadInput("give either --workers (local processes) or --scheduler (Dask), not both")
+    executor = scheduler if scheduler is not None else ("processes" if workers is not None else "serial")
+    table = builtin_problems()
+    chosen = None
+    if problems is not None:
+        chosen = []
+        for word in (p.strip() for p in problems.split(",") if p.strip()):
+            hit = [k for k in table if k.split(" ")[0] == word]
+            if not hit:
+                raise BadInput(f"unknown problem {word!r}; choose from {', '.join(k.split(' ')[0] for k in table)}")
+            chosen += hit
+    if eps_rel <= 0 or eps_rel >= 1 or eps_rel != eps_rel:
+        raise BadInput(f"--eps-rel must be in (0, 1), got {eps_rel!r}")
+    prof, studies = performance_profile(eps_rel=eps_rel, seeds=parse_seeds(seeds), problems=chosen,
+                                        methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
+                                        executor=executor, workers=workers, progress=not json_out)
+    if plot is not None:
+        from ..report.study import profile_figure, save_figure
+        save_figure(profile_figure(prof), plot)
+    if json_out:
+        emit_json(prof.to_dict())
+        return
+    from rich.table import Table
+    console = _console()
+    console.print(f"sample gradients to reach relative excess loss {eps_rel:g} (median over seeds; — = not reached)")
+    t = Table(show_edge=False)
+    t.add_column("problem")
+    for m in prof.methods:
+        t.add_column(m, justify="right")
+    for pname, row in prof.costs.items():
+        t.add_row(pname, *[_fmt(row.get(m), ".4g") for m in prof.methods])
+    console.print(t)
+    solved = {m: prof.rho[m][-1] for m in prof.methods}
+    console.print("solved within any τ: " + ", ".join(f"{m} {v:.0%}" for m, v in solved.items()))
+    if plot is not None:
+        console.print(f"figure written to {plot}")
+
+
 def _streamed(model, data, target, val, test, standardize, intercept):
     from .. import builtin
     from ..optim.stream import open_npy, stream_csv
