@@ -13,7 +13,7 @@ import typer
 
 from .. import constraints as C
 from .analyze import PointsOpt, SeedOpt, _model
-from .app import JsonOpt, ModelOptions, emit_json, model_command, seed_option
+from .app import JsonOpt, ModelOptions, emit_json, model_command, option, seed_option
 
 
 @model_command("report")
@@ -24,7 +24,14 @@ def report_cmd(
     n: Annotated[int, typer.Option("--n", help="GD/SGD study: synthetic samples.")] = 1000,
     d: Annotated[int, typer.Option("--d", help="GD/SGD study: features (when the model is not linear/logistic "
                                                "regression itself).")] = 5,
-    epochs: Annotated[int, typer.Option("--epochs", help="GD/SGD study: passes over the data.")] = 20,
+    epochs: Annotated[Optional[int], typer.Option(
+        "--epochs", help="GD/SGD study: passes over the data (default 20; with --data, diffkit train's defaults).",
+        show_default=False)] = None,
+    data: Annotated[Optional[str], typer.Option(
+        "--data", help="GD/SGD study of the report's own model on this data set (bundled name, CSV or .npy), "
+                       "split and trained as diffkit train does.")] = None,
+    target: Annotated[Optional[str], typer.Option("--target", help="Target column of --data.")] = None,
+    lam: Annotated[float, option(C.LAM, help="GD/SGD study: L2 regulariser λ.")] = 0.0,
     seeds: Annotated[str, seed_option(C.SEEDS, help="GD/SGD study: seeds.", single=False)] = "0..4",
     eps: Annotated[float, typer.Option("--eps", help="GD/SGD study: target excess loss for 'cost to reach ε'.")] = 1e-4,
     timing: Annotated[bool, typer.Option("--timing/--no-timing", help="Measure wall time (--no-timing: no wall-time "
@@ -48,7 +55,8 @@ def report_cmd(
     from ..analysis.compare import compare
     from ..report import StudySettings, write_report
 
-    settings = StudySettings(n=n, d=d, epochs=epochs, seeds=tuple(seeds), eps=eps, timing=timing)
+    settings = StudySettings(n=n, d=d, epochs=epochs, seeds=tuple(seeds), eps=eps, timing=timing,
+                             data=data, target=target, lam=lam)
     m, point = _model(opts)
     path = out if out is not None else Path("reports") / f"{m.name}.html"
     from ..report.write import check_path
