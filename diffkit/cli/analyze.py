@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import constraints as C
+from ..budget import enforce, estimate_backprop, estimate_check, estimate_compare
 from ..errors import BadInput
 from .app import AtOpt, JsonOpt, ModelOptions, app, emit_json, model_command, option, replace_defaults, seed_option
 
@@ -61,6 +62,7 @@ def compare_cmd(
     from ..analysis.compare import compare
 
     m, point = _model(opts)
+    enforce(estimate_compare(m, points), force=opts.force)
     c = compare(m, point, points=points, seed=seed)
     if report is not None:
         from ..report import write_report
@@ -214,6 +216,7 @@ def backprop_cmd(
     from ..analysis.listing import backprop_listing
 
     m, point = _model(opts)
+    enforce(estimate_backprop(m), force=opts.force)
     lst = backprop_listing(m, point)
     if json_out:
         emit_json(lst.to_dict())
@@ -252,6 +255,8 @@ def check_cmd(
         raise BadInput("--claims FILE is required (one 'name = expression' per line; - reads standard input)")
     text = _read_text(claims)
     m, point = _model(opts)
+    enforce(estimate_check(m, points, sum(1 for ln in text.splitlines() if ln.split("#")[0].strip())),
+            force=opts.force)
     m = replace_defaults(m, point)
     res = check_claims(m, text, points=points, seed=seed)
     if json_out:

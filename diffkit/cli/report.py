@@ -12,6 +12,8 @@ from typing import Annotated, Optional
 import typer
 
 from .. import constraints as C
+from ..errors import BadInput
+from ..budget import enforce, estimate_report, estimate_study
 from .analyze import PointsOpt, SeedOpt, _model
 from .app import JsonOpt, ModelOptions, emit_json, model_command, option, seed_option
 
@@ -55,6 +57,8 @@ def report_cmd(
     from ..analysis.compare import compare
     from ..report import StudySettings, write_report
 
+    if target is not None and data is None:
+        raise BadInput("--target only applies with --data (the target column of the data set)")
     settings = StudySettings(n=n, d=d, epochs=epochs, seeds=tuple(seeds), eps=eps, timing=timing,
                              data=data, target=target, lam=lam)
     m, point = _model(opts)
@@ -62,6 +66,9 @@ def report_cmd(
     from ..report.write import check_path
 
     check_path(path)  # fail on a bad path before the work
+    enforce(estimate_report(m, points, study=None if data is not None else estimate_study(
+        n=settings.n, d=int(m.spec.get("d", settings.d)), epochs=settings.epochs, batch=settings.batch,
+        seeds=len(settings.seeds))), force=opts.force)
     c = compare(m, point, points=points, seed=seed)
     w = write_report(c, path, settings=settings)
     if json_out:

@@ -20,6 +20,7 @@ from .data import Dataset, bind
 from .gradients import GradientSource, Objective, SymbolicGradient
 from .optimum import solve_optimum
 from .results import RunResult, StudyResult
+from .. import constraints as _cons
 
 #: Gradient sources :func:`study` accepts ("auto": the engine for networks, SymPy otherwise).
 GRADIENTS: tuple[str, ...] = ("auto", "symbolic", "engine")
@@ -319,6 +320,8 @@ def _check_eps(eps, what: str) -> None:
         raise BadInput(f"{what} must be a number > 0, got {eps!r}")
 
 
+@_cons.validate_params(model=_cons.MODEL, data=_cons.DATASET, lam=_cons.LAM, batch=_cons.BATCH, seeds=_cons.SEEDS,
+                        eps=_cons.EPS, eps_rel=_cons.EPS_REL)
 def study(model: Model, data: Dataset, *, methods: Sequence[str] = METHODS,
           schedule: str | Mapping[str, str] | None = None,
           C: float | Mapping[str, float] | None = None, k0: float | Mapping[str, float] | None = None,
