@@ -11,7 +11,7 @@ counts of its partials, each as ``sympy.diff`` returns it.  The *CSE* count is t
 partials.
 
 The engine's tapes are counted under the convention documented in
-:mod:`diffkit.engine.counting` (one operation per primitive application forward; the elementary
+:mod:`diffkit.engine.opcount` (one operation per primitive application forward; the elementary
 operations of each VJP rule backward), which is chosen so that both sides count the same
 arithmetic.
 
