@@ -206,7 +206,7 @@ class Primitive:
     """Everything diffkit knows about one operation, in one place (see :func:`defprim`)."""
 
     __slots__ = ("name", "impl", "nargs", "vjps", "jvps", "elementwise", "nondiff", "cost", "local",
-                 "sympy", "code", "fwd", "res_args", "fresh", "inplace", "doc")
+                 "sympy", "code", "fwd", "res_args", "fresh", "inplace", "doc", "domain", "cases")
 
     def __init__(self, name: str, impl: Callable, nargs: int) -> None:
         self.name, self.impl, self.nargs = name, impl, nargs
@@ -223,6 +223,8 @@ class Primitive:
         self.fresh: frozenset[int] = frozenset()
         self.inplace: frozenset[int] = frozenset()
         self.doc = ""
+        self.domain: tuple[str, ...] = ("real",) * nargs
+        self.cases: Callable | None = None
 
     def vjp(self, i: int) -> Callable:
         rule = self.vjps[i]
@@ -250,7 +252,7 @@ def defprim(name: str, impl: Callable, *, vjp: Sequence[Callable | None], jvp: S
             cost: Any, local: Any, sympy: Any, code: Mapping[str, Any] | None = None,
             elementwise: bool = False, nondiff: Sequence[int] = (), fwd: Callable | None = None,
             res_args: Sequence[int] = (), fresh: Sequence[int] = (), inplace: Sequence[int] = (),
-            doc: str = "") -> Primitive:
+            domain: Sequence[str] | None = None, cases: Callable | None = None, doc: str = "") -> Primitive:
     """Create and register one primitive with all its interpretations.
 
     Parameters
@@ -279,6 +281,13 @@ def defprim(name: str, impl: Callable, *, vjp: Sequence[Callable | None], jvp: S
     fresh, inplace : sequences of argnums
         On plain arrays, the VJP returns a new array (``fresh``), or takes ``out=`` (``inplace``):
         used by the fast sweep (``fast.py``) to reuse buffers.
+    domain : sequence of str, one per argument (elementwise primitives)
+        Where the gradient checker (``check.py``) samples each argument, away from kinks and
+        domain edges: ``"real"`` (|x| in [0.1, 2], either sign), ``"positive"`` ([0.2, 2]),
+        ``"unit"`` ((−0.9, 0.9)), ``"bool"`` (a mask, not differentiated), ``"label"``.
+    cases : callable, optional (required for primitives that are not elementwise)
+        ``cases(rng) -> [(args, params), ...]``: valid points for the checker, covering the
+        argument patterns (shapes, axes, keepdims) the primitive accepts.
     """
     if name in REGISTRY:
         raise DiffkitError(f"primitive {name!r} is already registered")
@@ -291,6 +300,11 @@ def defprim(name: str, impl: Callable, *, vjp: Sequence[Callable | None], jvp: S
     p.cost, p.local, p.sympy, p.code = cost, local, sympy, dict(code or {})
     p.fwd, p.res_args = fwd, frozenset(res_args)
     p.fresh, p.inplace, p.doc = frozenset(fresh), frozenset(inplace), doc
+    if domain is not None:
+        if len(domain) != nargs:
+            raise DiffkitError(f"primitive {name!r}: {len(domain)} domains for {nargs} arguments")
+        p.domain = tuple(domain)
+    p.cases = cases
     REGISTRY[name] = p
     return p
 

@@ -69,6 +69,43 @@ def _keep(g: Any, x_shape: tuple, axis, keepdims: bool) -> Any:
     return reshape(g, _kept_shape(x_shape, axis))
 
 
+# -- checker cases (see core.defprim: valid points covering the argument patterns) -------------
+def _reduction_cases(rng):
+    A, T = rng.normal(size=(3, 4)), rng.normal(size=(2, 3, 4))
+    out = [((A,), {"axis": None, "keepdims": False}), ((np.float64(1.5),), {"axis": None, "keepdims": False})]
+    for x in (A, T):
+        for ax in [(0,), (x.ndim - 1,), tuple(range(x.ndim)), (0, x.ndim - 1)]:
+            out += [((x,), {"axis": ax, "keepdims": k}) for k in (False, True)]
+    out += [((rng.normal(size=(3, 1)),), {"axis": (1,), "keepdims": False}),
+            ((np.zeros((0, 3)),), {"axis": (0,), "keepdims": False})]
+    return out
+
+
+def _mean_cases(rng):
+    return [c for c in _reduction_cases(rng) if np.size(c[0][0])]  # the mean of nothing is nan
+
+
+def _reshape_cases(rng):
+    return [((rng.normal(size=(3, 4)),), {"shape": (2, 6)}), ((rng.normal(size=(3, 4)),), {"shape": (12,)}),
+            ((rng.normal(size=(12,)),), {"shape": (3, 1, 4)}), ((np.float64(2.0),), {"shape": (1, 1)})]
+
+
+def _transpose_cases(rng):
+    return [((rng.normal(size=(3, 4)),), {"axes": None}), ((rng.normal(size=(2, 3, 4)),), {"axes": (1, 2, 0)}),
+            ((rng.normal(size=(2, 3, 4)),), {"axes": None}), ((rng.normal(size=(5,)),), {"axes": None})]
+
+
+def _broadcast_cases(rng):
+    return [((rng.normal(size=(4,)),), {"shape": (3, 4)}), ((rng.normal(size=(3, 1)),), {"shape": (3, 4)}),
+            ((np.float64(0.7),), {"shape": (2, 3)}), ((rng.normal(size=(1, 4)),), {"shape": (2, 3, 4)})]
+
+
+def _matmul_cases(rng):
+    A, M, V4, R = rng.normal(size=(3, 4)), rng.normal(size=(4, 2)), rng.normal(size=4), rng.normal(size=4)
+    return [((A, M), {}), ((V4, M), {}), ((A, V4), {}), ((V4, R), {}), ((rng.normal(size=(2, 3, 4)), M), {}),
+            ((A, rng.normal(size=(2, 4, 5))), {}), ((rng.normal(size=(2, 1, 3, 4)), rng.normal(size=(5, 4, 2))), {})]
+
+
 # -- sum, mean ---------------------------------------------------------------------------------
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001 - NumPy's name
     """Sum over ``axis`` (all axes by default)."""
@@ -99,7 +136,7 @@ sum_p = defprim(
     cost=(1, ((0, PASS),)), local=("1 (broadcast)",),
     sympy=Absent("array reduction: the symbolic side writes sums out (or in matrix form)"),
     code=_ARRAY_CODE,
-    doc="Σ over axis")
+    cases=_reduction_cases, doc="Σ over axis")
 
 mean_p = defprim(
     "mean", _mean_impl,
@@ -109,7 +146,7 @@ mean_p = defprim(
     cost=(1, ((1, NONE),)), local=("1/n (broadcast)",),
     sympy=Absent("array reduction: the symbolic side writes sums out (or in matrix form)"),
     code=_ARRAY_CODE,
-    doc="mean over axis")
+    cases=_mean_cases, doc="mean over axis")
 
 
 # -- reshape, transpose, broadcast_to ----------------------------------------------------------
@@ -130,7 +167,7 @@ reshape_p = defprim(
     vjp=(lambda g, ans, x, shape: reshape(g, np.shape(x)),), jvp=(lambda t, ans, x, shape: reshape(t, shape),),
     cost=(1, ((0, PASS),)), local=("reshape back",),
     sympy=Absent("array primitive"), code=_ARRAY_CODE,
-    doc="the same numbers in another shape")
+    cases=_reshape_cases, doc="the same numbers in another shape")
 
 
 def transpose(x: Any, axes: Any = None) -> Any:
@@ -156,7 +193,7 @@ transpose_p = defprim(
     cost=(1, ((0, PASS),)), local=("transpose back",),
     sympy=Absent("array primitive"),
     code=_ARRAY_CODE,
-    doc="permute axes")
+    cases=_transpose_cases, doc="permute axes")
 
 
 def broadcast_to(x: Any, shape: tuple) -> Any:
@@ -182,7 +219,7 @@ broadcast_to_p = defprim(
     cost=(1, ((0, PASS),)), local=("sum back",),  # the sum back is counted as broadcasting undone
     sympy=Absent("array primitive"),
     code=_ARRAY_CODE,
-    doc="broadcast to a shape (the backward pass sums back)")
+    cases=_broadcast_cases, doc="broadcast to a shape (the backward pass sums back)")
 
 
 # -- matmul ------------------------------------------------------------------------------------
@@ -266,6 +303,6 @@ matmul_p = defprim(
     cost=(1, ((1, NONE), (1, NONE))), local=("(·) @ {1}ᵀ", "{0}ᵀ @ (·)"),
     sympy=SymPy(lambda a, b: sp.MatMul(a, b)),
     code=_ARRAY_CODE,
-    fresh=(0, 1), doc="matrix product")
+    fresh=(0, 1), cases=_matmul_cases, doc="matrix product")
 
 __all__ = ["sum", "mean", "reshape", "transpose", "broadcast_to", "matmul", "norm_axis"]

@@ -142,7 +142,7 @@ div_p = defprim(
     cost=(1, ((1, NONE), (3, MUL))), local=("1/{1}", "-{ans}/{1}"), sympy=SymPy(lambda a, b: a / b),
     code={"math": Code("{0} / {1}", ((NONE, "{g} / {1}"), (NONE, "-({g} * {ans}) / {1}"))),
           "numpy": Code("{0} / {1}", ((NONE, "{g} / {1}"), (NONE, "-({g} * {ans}) / {1}")))},
-    doc="a / b")
+    domain=("real", "real"), doc="a / b")
 
 neg_p = defprim(
     "neg", _cached(np.negative), elementwise=True,
@@ -219,18 +219,18 @@ pow_p = defprim(
                        (lambda n: (MUL, "2.0 * {0}" if _is_square(n) else "{1} * pow({0}, {1} - 1.0)"), None)),
           "numpy": Code(lambda n: "{0} * {0}" if _is_square(n) else "{0} ** {1}",
                         (lambda n: (MUL, "2.0 * {0}" if _is_square(n) else "{1} * np.power({0}, {1} - 1.0)"), None))},
-    doc="a ** b (for a = 0 the derivative in b is taken as its limit 0)")
+    domain=("positive", "real"), doc="a ** b (for a = 0 the derivative in b is taken as its limit 0)")
 
 
 # -- elementwise functions ---------------------------------------------------------------------
 def _unary(name: str, impl, d, *, cost: int, local: str, sympy: Any, math: str | None, numpy: str | None,
-           dmath: str | None, dnumpy: str | None, doc: str = ""):
+           dmath: str | None, dnumpy: str | None, doc: str = "", domain: str = "real"):
     """A unary primitive whose VJP is g·d(x, ans) and JVP t·d(x, ans); returns (primitive, op)."""
     code = {"math": Code(math, ((MUL, dmath),)) if math else Absent("no Python-float template"),
             "numpy": Code(numpy, ((MUL, dnumpy),)) if numpy else Absent("no NumPy template")}
     p = defprim(name, impl, elementwise=True, vjp=(lambda g, ans, x: mul(g, d(x, ans)),),
                 jvp=(lambda t, ans, x: mul(t, d(x, ans)),), cost=(1, ((cost, MUL),)), local=(local,),
-                sympy=sympy, code=code, doc=doc)
+                sympy=sympy, code=code, doc=doc, domain=(domain,))
     return p, (lambda x: bind(p, x))
 
 
@@ -238,10 +238,10 @@ exp_p, exp = _unary("exp", _cached(np.exp), lambda x, ans: ans, cost=1, local="{
                     math="exp({0})", numpy="np.exp({0})", dmath="{ans}", dnumpy="{ans}")
 log_p, log = _unary("log", _cached(np.log), lambda x, ans: div(1.0, x), cost=1, local="1/{0}",
                     sympy=SymPy(sp.log, sp.log), math="log({0})", numpy="np.log({0})", dmath="1.0 / {0}",
-                    dnumpy="1.0 / {0}")
+                    dnumpy="1.0 / {0}", domain="positive")
 sqrt_p, sqrt = _unary("sqrt", _cached(np.sqrt), lambda x, ans: div(0.5, ans), cost=2, local="1/(2*{ans})",
                       sympy=SymPy(sp.sqrt), math="sqrt({0})", numpy="np.sqrt({0})", dmath="0.5 / {ans}",
-                      dnumpy="0.5 / {ans}")
+                      dnumpy="0.5 / {ans}", domain="positive")
 abs_p, absolute = _unary("abs", np.abs, lambda x, ans: sign(x), cost=2, local="sign({0})",
                          sympy=SymPy(sp.Abs, sp.Abs), math="fabs({0})", numpy="np.abs({0})",
                          dmath="(copysign(1.0, {0}) if {0} else 0.0)", dnumpy="np.sign({0})",
@@ -410,4 +410,4 @@ where_p = defprim(
     code={"math": Code("({1} if {0} else {2})", (None, (NONE, "({g} if {0} else 0.0)"), (NONE, "(0.0 if {0} else {g})"))),
           "numpy": Code("np.where({0}, {1}, {2})", (None, (NONE, "np.where({0}, {g}, 0.0)"),
                                                      (NONE, "np.where({0}, 0.0, {g})")))},
-    doc="a where cond else b; cond (argument 0) is a boolean mask, not differentiated")
+    domain=("bool", "real", "real"), doc="a where cond else b; cond (argument 0) is a boolean mask, not differentiated")

@@ -64,6 +64,20 @@ def _onehot(labels, logits, axis):
     return labels
 
 
+# -- checker cases ---------------------------------------------------------------------------
+def _softmax_cases(rng):
+    return [((rng.normal(size=(3, 4)),), {"axis": a}) for a in (0, 1)] + [
+        ((rng.normal(size=(5,)),), {"axis": 0}), ((rng.normal(size=(2, 3, 4)),), {"axis": 1})]
+
+
+def _sce_cases(rng):
+    z = rng.normal(size=(3, 4))
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    q = rng.dirichlet(np.ones(3), size=4)  # probabilities along axis 1 of a (4, 3)
+    return [((z, p), {"axis": 1}), ((rng.normal(size=(4, 3)), q), {"axis": 1}),
+            ((z, rng.integers(0, 4, size=3)), {"axis": 1}), ((rng.normal(size=(5,)), rng.dirichlet(np.ones(5))), {"axis": 0})]
+
+
 # -- log-sigmoid and binary cross-entropy with logits -----------------------------------------
 def log_sigmoid(z: Any) -> Any:
     """log σ(z) = −softplus(−z), stable for large |z|."""
@@ -93,7 +107,7 @@ bce_p = defprim(
     sympy=SymPy(lambda z, y: sp_softplus(z) - y * z),
     code={"math": Code("_softplus({0}) - {1} * {0}", ((MUL, "_sig({0}) - {1}"), (MUL, "-{0}"))),
           "numpy": Code("_stable.softplus({0}) - {1} * {0}", ((MUL, "_stable.sigmoid({0}) - {1}"), (MUL, "-{0}")))},
-    doc="softplus(z) − y·z")
+    domain=("real", "unit"), doc="softplus(z) − y·z")
 
 
 # -- log-softmax, softmax ----------------------------------------------------------------------
@@ -109,7 +123,7 @@ log_softmax_p = defprim(
     cost=(1, ((4, NONE),)), local=("(·) - softmax({0})·Σ(·)",),
     sympy=Absent("axis-wise over an array"), code={"math": Absent("array primitive"),
                                                    "numpy": Absent("replay calls impl and the VJP rules")},
-    doc="z − logsumexp(z) along an axis")
+    cases=_softmax_cases, doc="z − logsumexp(z) along an axis")
 
 
 def softmax(z: Any, axis: int = -1) -> Any:
@@ -128,7 +142,7 @@ softmax_p = defprim(
     cost=(1, ((4, NONE),)), local=("{ans}·((·) - Σ(·)·{ans})",),
     sympy=Absent("axis-wise over an array"), code={"math": Absent("array primitive"),
                                                    "numpy": Absent("replay calls impl and the VJP rules")},
-    doc="exp(z)/Σexp(z) along an axis")
+    cases=_softmax_cases, doc="exp(z)/Σexp(z) along an axis")
 
 
 # -- softmax cross-entropy ---------------------------------------------------------------------
@@ -191,6 +205,6 @@ softmax_ce_p = defprim(
     cost=(1, ((3, MUL), (3, MUL))), local=("softmax({0}) - {1}", "-log_softmax({0})"),
     sympy=Absent("axis-wise over an array"), code={"math": Absent("array primitive"),
                                                    "numpy": Absent("replay calls impl and the VJP rules")},
-    doc="−Σ y·log softmax(z) along the class axis")
+    cases=_sce_cases, domain=("real", "label"), doc="−Σ y·log softmax(z) along the class axis")
 
 __all__ = ["log_sigmoid", "bce_with_logits", "log_softmax", "softmax", "softmax_cross_entropy"]
