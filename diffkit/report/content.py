@@ -76,7 +76,7 @@ def _partial(p: str) -> str:
 
 def model_section(c) -> Section:
     from ..engine import draw, to_dot
-    from .figures import strip_metadata, strip_prolog
+    from .figures import normalise_svg
 
     m = c.model
     lec = c.derivations["lecture"]
@@ -89,7 +89,7 @@ def model_section(c) -> Section:
     blocks.append(Para(f"Evaluated at {point}: L = {g(c.value, 10)}."))
     dot = to_dot(c.graph)
     try:
-        svg = strip_metadata(strip_prolog(draw(c.graph, fmt="svg")))
+        svg = normalise_svg(draw(c.graph, fmt="svg"), "graph")
         blocks.append(Figure(svg, "The computation graph at the point (diffkit.engine.draw): each box shows the "
                                   "node, its primitive, its forward value and its adjoint ∂L/∂v (from one "
                                   "backward pass). Blue: parameters; grey: data and hyperparameters; yellow: L.",

@@ -1,13 +1,16 @@
 """The report's plots as deterministic SVG text (matplotlib, no pyplot state, no display needed).
 
-Every figure only reads result objects.  ``svg.hashsalt`` fixes the ids matplotlib derives from
-random numbers and ``metadata={"Date": None}`` drops the timestamp, so the same results give the
-same bytes.  The SVG serves both the HTML (inline) and the PDF (fpdf2).
+Every figure only reads result objects.  ``metadata={"Date": None}`` drops the timestamp, and
+:func:`normalise_svg` rounds coordinates to 0.01 pt and renames matplotlib's content-hashed ids to
+``<figure name>_<k>``, so the same results give the same bytes and floating-point jitter in the 6th
+digit of a coordinate (another NumPy/BLAS/matplotlib build) no longer changes any id.  The SVG
+serves both the HTML (inline) and the PDF (fpdf2).
 """
 
 from __future__ import annotations
 
 import io
+import re
 from typing import Sequence
 
 import numpy as np
@@ -26,19 +29,61 @@ _RC = {"svg.hashsalt": "diffkit-report", "svg.fonttype": "path", "font.size": 9.
        "grid.alpha": 0.3, "font.family": "DejaVu Sans"}
 
 
-def _svg(fig) -> str:
+def _svg(fig, name: str) -> str:
     import matplotlib
 
     buf = io.StringIO()
     with matplotlib.rc_context(_RC):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight", pad_inches=0.06)
-    return strip_metadata(strip_prolog(buf.getvalue()))
+    return normalise_svg(buf.getvalue(), name)
+
+
+#: Attributes whose numbers are coordinates (rounded); ``transform`` is handled apart (scale kept).
+_COORD_ATTRS = re.compile(r'\b(d|x|y|x1|y1|x2|y2|cx|cy|r|width|height|viewBox|points)="([^"]*)"')
+_NUMBER = re.compile(r"-?\d+\.\d+")
+_TRANSLATE = re.compile(r"\b(translate|rotate)\(([^)]*)\)")
+
+
+def _round(text: str, digits: int = 2) -> str:
+    def one(m):
+        v = round(float(m.group(0)), digits)
+        out = f"{v:.{digits}f}".rstrip("0").rstrip(".")
+        return "0" if out in ("-0", "") else out
+    return _NUMBER.sub(one, text)
+
+
+def normalise_svg(svg: str, name: str, *, digits: int = 2) -> str:
+    r"""A matplotlib SVG made stable and safe to inline beside others in one page.
+
+    * the XML prolog and the ``<metadata>`` block go;
+    * coordinates (path data, positions, sizes, ``translate``/``rotate``) are rounded to ``digits``
+      decimals (0.01 pt: far below what a screen or a projector shows);
+    * ids that something refers to (``#id``: markers, clip paths, glyphs) become ``name_1``,
+      ``name_2``, … in order of first appearance; ids nothing refers to (``figure_1``, ``patch_3``)
+      are dropped, so two figures in one HTML page never share an id.
+
+    >>> s = '<?xml version="1.0"?><svg width="10.123456pt"><g id="patch_1"><path id="m3f2a" d="M 1.004999 2"/>'
+    >>> normalise_svg(s + '<use xlink:href="#m3f2a" x="0.5"/></g></svg>', "fig")
+    '<svg width="10.12pt"><g><path id="fig_1" d="M 1 2"/><use xlink:href="#fig_1" x="0.5"/></g></svg>\n'
+    """
+    svg = strip_metadata(strip_prolog(svg))
+    svg = _COORD_ATTRS.sub(lambda m: f'{m.group(1)}="{_round(m.group(2), digits)}"', svg)
+    svg = _TRANSLATE.sub(lambda m: f"{m.group(1)}({_round(m.group(2), digits)})", svg)
+    referenced = set(re.findall(r'(?:href="#|url\(#)([^")]+)', svg))
+    names: dict[str, str] = {}
+
+    def ident(m):
+        old = m.group(1)
+        if old not in referenced:
+            return ""
+        names.setdefault(old, f"{name}_{len(names) + 1}")  # \w only: fpdf2 reads url(#\w+)
+        return f' id="{names[old]}"'
+    svg = re.sub(r'\s+id="([^"]+)"', ident, svg)
+    return re.sub(r'(href="#|url\(#)([^")]+)', lambda m: m.group(1) + names.get(m.group(2), m.group(2)), svg)
 
 
 def strip_metadata(svg: str) -> str:
     """Without matplotlib's ``<metadata>`` block (RDF; fpdf2 ignores it with a warning)."""
-    import re
-
     return re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)
 
 
@@ -84,7 +129,7 @@ def swell_svg(rows: Sequence) -> str:
         ax.set_xlim(1.7, n.max() + 0.3)
         ax.legend(loc="upper left", frameon=False)
         ax.set_title("Expression swell: operations to evaluate d l_n/dx")
-        return _svg(fig)
+        return _svg(fig, "swell")
 
 
 def _floor(y: np.ndarray) -> np.ndarray:
@@ -132,7 +177,7 @@ def convergence_svg(study, *, x: str, eps: float | None = None) -> str:
         # below the axes: inside, some corner always holds a curve
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2, frameon=False)
         ax.set_title(f"Excess loss against {xlabel.split(' (')[0]}; band: min–max over seeds")
-        return _svg(fig)
+        return _svg(fig, f"conv_{x}")
 
 
 def _time_curve(runs, points: int = 60) -> dict[str, np.ndarray]:
