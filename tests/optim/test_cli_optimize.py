@@ -3,7 +3,6 @@ import json
 import pytest
 
 from diffkit.cli import main
-from diffkit.cli import optimize as _register  # noqa: F401  (until diffkit.cli imports it itself)
 
 SMALL = ["--n", "200", "--d", "3", "--epochs", "3"]
 
@@ -73,7 +72,7 @@ def test_csv_input(capsys, tmp_path):
     p.write_text("x1,x2,target\n" + "\n".join(f"{i % 7},{(i * 3) % 5},{i % 7 - 2 * ((i * 3) % 5)}"
                                               for i in range(60)))
     rc, out, err = run_cli(capsys, "optimize", "--data", str(p), "--target", "target", "--methods", "gd",
-                           "--epochs", "400", "--json")
+                           "--epochs", "400", "--val", "0", "--test", "0", "--no-standardize", "--no-intercept", "--json")
     assert rc == 0, err
     data = json.loads(out)
     assert data["n"] == 60 and data["d"] == 2
