@@ -171,7 +171,7 @@ def _generate(graph: Any, scalar: bool) -> tuple[str, dict[str, Any], tuple, tup
         prim, shape = n.primitive, np.shape(vals[n])
         arrays = _on_arrays(n, vals, scalar)
         if arrays and not prim.elementwise and g is not None:
-            g = f"_expand({g}, {shape!r})"
+            g = f"_expand({g}, np.shape({var[n]}))"  # shapes at run time: the code serves any batch size
         for i, p in enumerate(n.parents):
             if not p.needs_grad:
                 continue
@@ -187,7 +187,8 @@ def _generate(graph: Any, scalar: bool) -> tuple[str, dict[str, Any], tuple, tup
                 if i in prim.res_args:
                     expr = expr[:-1] + ", res=None)"
             if not scalar and (arrays or target != shape):
-                expr = f"_settle({expr}, {shape if prim.elementwise else None!r}, {target!r})"
+                logical = f"np.shape({var[n]})" if prim.elementwise else "None"
+                expr = f"_settle({expr}, {logical}, np.shape({var[p]}))"
             d = f"d_{ids[p]}"
             passes = expr == (g or "1.0") and g is None
             if p not in adj:
