@@ -55,8 +55,10 @@ def compare_cmd(
     """Compare symbolic (SymPy) and reverse-mode differentiation of one model.
 
     Shows the gradients from SymPy, the reverse-mode engine, finite differences and the complex
-    step; which subexpressions the naive symbolic gradient recomputes; operation counts; and the
-    BACKWARD listing.
+    step; which subexpressions the naive symbolic gradient recomputes; the sizes of five
+    representations of the gradient (tree, tree + cse, DAG, reverse tape, forward mode); a
+    forward-mode directional derivative; and the BACKWARD listing.  Exit code 1 when the
+    agreement verdict is FAILED, 2 for bad input.
 
     [bold]Examples[/bold]
 
@@ -76,10 +78,12 @@ def compare_cmd(
         write_report(c, report)
     if json_out:
         emit_json(c.to_dict())
-        return
-    _print_comparison(c)
-    if report is not None:
-        typer.echo(f"\nReport written to {report} and {report.with_suffix('.pdf')}")
+    else:
+        _print_comparison(c)
+        if report is not None:
+            typer.echo(f"\nReport written to {report} and {report.with_suffix('.pdf')}")
+    if not c.ok:
+        raise typer.Exit(1)
 
 
 def _print_comparison(c) -> None:
@@ -99,12 +103,13 @@ def _print_comparison(c) -> None:
     t = Table(box=box.SIMPLE_HEAD)
     t.add_column("param")
     sources = [s for s in ("symbolic", "reverse", "numeric", "complex_step") if s in a.gradients]
+    errs = [s for s in a.errors]
     for s in sources:
         t.add_column(s.replace("_", " "), justify="right")
     t.add_column("max rel. error", justify="right")
     t.add_column("verdict")
     for p in m.wrt:
-        rel = max((a.errors[s][p][1] for s in a.errors), default=0.0)
+        rel = max((a.errors[s][p][1] for s in errs), default=0.0)
         verdict = a.verdicts[p]
         if p in a.kinks:
             verdict += f" (left {_g(a.kinks[p]['left'], 6)}, right {_g(a.kinks[p]['right'], 6)})"
@@ -133,7 +138,7 @@ def _print_comparison(c) -> None:
     con.print(t)
 
     o = c.ops
-    con.print("[bold]Operation counts[/bold] (convention: diffkit.analysis.counting)")
+    con.print(f"[bold]Operation counts[/bold] (convention: {o['convention']})")
     t = Table(box=box.SIMPLE_HEAD)
     t.add_column("computation")
     t.add_column("ops", justify="right")
@@ -144,6 +149,17 @@ def _print_comparison(c) -> None:
     t.add_row("reverse mode: backward tape", str(o["backward"]))
     t.add_row("(forward + backward) / forward", f"{o['ratio']:.2f}" if o["ratio"] else "—")
     con.print(t)
+
+    _print_representations(con, c.representations)
+    fm = c.forward_mode
+    if fm:
+        direction = ", ".join(f"{_g(v, 3)}" for v in fm["direction"].values())
+        fg = fm["full_gradient"]
+        con.print(f"[bold]Forward mode[/bold] (one JVP along v = ({direction})): ∇L·v = {_g(fm['jvp'], 12)}")
+        con.print(f"  reverse mode: ∇L·v = {_g(fm['reverse'], 12)}, rel. error {_e(fm['rel_error'])}")
+        con.print(f"  the full gradient: {fg['jvps']} JVP sweep(s), {fg['ops_by_jvps']} ops; "
+                  f"{fg['vjps']} VJP, {fg['ops_by_vjp']} ops")
+        con.print()
 
     con.print("[bold]Backprop[/bold] (FORWARD, then BACKWARD in reverse topological order)")
     for line, (s, _) in zip(c.listing.forward_lines(), c.listing.steps):
@@ -164,6 +180,23 @@ def _print_comparison(c) -> None:
                 con.print(f"    at z = {f.at:g}: fragile form gives {_g(f.fragile_value, 6)}, "
                           f"stable form {_g(f.stable_value, 6)}")
             con.print(f"    rewrite: {f.rewrite}")
+    if c.numeric_warnings:
+        con.print()
+        con.print("[bold]Numerical warnings[/bold] (raised by NumPy while evaluating; reported, not printed raw)")
+        for w in c.numeric_warnings:
+            con.print(f"  {w.source}: {w.message} (×{w.count})")
+
+
+def _print_representations(con, reps) -> None:
+    con.print("[bold]Five representations of the gradient[/bold] (flat = as a tree, shared = each "
+              "subexpression once)")
+    t = Table(box=box.SIMPLE_HEAD)
+    t.add_column("representation")
+    t.add_column("flat", justify="right")
+    t.add_column("shared", justify="right")
+    for r in reps:
+        t.add_row(r.label, "—" if r.flat is None else str(r.flat), "—" if r.shared is None else str(r.shared))
+    con.print(t)
 
 
 def _pretty(e) -> str:
@@ -271,33 +304,55 @@ def _read_text(path: str) -> str:
 @app.command("swell")
 def swell_cmd(
     max_n: Annotated[int, typer.Option("--max-n", help="Largest depth n of the logistic map (1..12).")] = 8,
+    backend: Annotated[str, typer.Option(
+        "--backend", help="Symbolic backend of the tree columns: sympy, or symengine (optional, faster).")] = "sympy",
+    timing: Annotated[bool, typer.Option("--timing", help="Add the seconds of each row's symbolic column.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Expression swell on the logistic map l_{n+1} = 4 l_n (1 − l_n) (Baydin et al. 2018, Table 1).
+
+    The derivative d l_n/dx in five representations: the tree (sympy.diff), the tree after
+    sympy.cse, symbolic differentiation on the DAG, the engine's reverse tape and its forward
+    mode; with the fitted growth of each.
 
     [bold]Examples[/bold]
 
       diffkit swell
 
+      diffkit swell --max-n 12 --backend symengine --timing
+
       diffkit swell --max-n 10 --json
     """
-    from ..analysis.swell import baydin_rows, swell_table
+    from ..analysis.operation_counts import CONVENTION
+    from ..analysis.swell import baydin_rows, growth, swell_table
 
-    rows = swell_table(max_n)
+    rows = swell_table(max_n, backend=backend)
+    fits = growth(rows)
     if json_out:
-        emit_json({"rows": [r.to_dict() for r in rows]})
+        emit_json({"rows": [r.to_dict() for r in rows], "growth": [g.to_dict() for g in fits],
+                   "backend": backend, "convention": CONVENTION})
         return
     con = _console()
-    con.print("[bold]Operation counts for l_n and d l_n/dx[/bold] (convention: diffkit.analysis.counting)")
+    con.print(f"[bold]Size of d l_n/dx in five representations[/bold] (convention: {CONVENTION})")
     t = Table(box=box.SIMPLE_HEAD)
-    for col in ("n", "l_n", "naive d/dx", "expanded d/dx", "d/dx after CSE", "tape fwd", "tape bwd",
-                "(fwd+bwd)/fwd"):
+    cols = ["n", "l_n", "tree", "tree+cse", "DAG", "tape fwd+bwd", "forward mode", "(fwd+bwd)/fwd"]
+    if timing:
+        cols.append("symbolic s")
+    for col in cols:
         t.add_column(col, justify="right")
     for r in rows:
-        t.add_row(str(r.n), str(r.ops_function), str(r.ops_naive), str(r.ops_expanded), str(r.ops_cse),
-                  str(r.ops_tape_forward), str(r.ops_tape_backward),
-                  f"{r.tape_ratio:.2f}" if r.ops_tape_forward else "—")
+        cells = [str(r.n), str(r.ops_function), str(r.ops_naive), str(r.ops_cse), str(r.ops_dag),
+                 f"{r.ops_tape_forward}+{r.ops_tape_backward}", f"{r.ops_forward_primal}+{r.ops_forward_tangent}",
+                 f"{r.tape_ratio:.2f}" if r.ops_tape_forward else "—"]
+        if timing:
+            cells.append(f"{r.seconds_symbolic:.3f}")
+        t.add_row(*cells)
     con.print(t)
+    con.print("tree: flat size of sympy.diff's tree; tree+cse, DAG (symbolic, differentiated on the "
+              "DAG): shared size")
+    con.print(f"Fitted growth (n ≥ {fits[0].fitted_from}): " + "; ".join(_growth_text(g) for g in fits[:3]))
+    con.print("  " + "; ".join(_growth_text(g) for g in fits[3:]))
+    con.print()
     con.print("[bold]The first rows, as in Baydin et al. (2018), Table 1[/bold]")
     t = Table(box=box.SIMPLE_HEAD)
     for col in ("n", "l_n", "d l_n/dx", "d l_n/dx (simplified)"):
@@ -305,3 +360,18 @@ def swell_cmd(
     for row in baydin_rows(min(3, max_n)):
         t.add_row(str(row["n"]), row["l_pretty"], row["d_pretty"], row["simplified_pretty"])
     con.print(t)
+
+
+_COLUMN_NAMES = {"ops_naive": "tree", "ops_cse": "tree+cse", "ops_dag": "DAG", "ops_tape": "tape",
+                 "ops_forward": "forward"}
+
+
+def _growth_text(g) -> str:
+    name = _COLUMN_NAMES.get(g.column, g.column)
+    if g.rate is None:
+        return f"{name} —"
+    if g.kind == "exponential":
+        return f"{name} ×{g.rate:.2f}/level"
+    if g.kind == "polynomial":
+        return f"{name} ~n^{g.rate:.1f}"
+    return f"{name} +{g.rate:.1f}/level"

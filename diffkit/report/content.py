@@ -164,7 +164,7 @@ def counts_section(c) -> Section:
                           + (f" (the {len(expanded)} most repeated of {len(c.redundancy_expanded)})."
                              if len(c.redundancy_expanded) > len(expanded) else ".")),
         Table(("computation", "operations"), ops_rows, widths=(5, 1),
-              caption="Operation counts (convention: diffkit.analysis.counting — every occurrence in the "
+              caption="Operation counts (convention: diffkit.analysis.operation_counts — every occurrence in the "
                       "expression tree counts; an n-ary sum or product counts n − 1)."),
     ]
     if c.lint:
