@@ -85,6 +85,8 @@ class PointHessian:
         return self.max_rel_error <= 1e-10 and self.symmetric
 
     def to_dict(self) -> dict[str, Any]:
+        """The stable JSON of ``diffkit hessian MODEL --json`` at a point: kind ("point"), model,
+        params, symbolic and ad (row lists), max_rel_error, nnz, size, symmetric, ok."""
         return {"kind": "point", "model": self.model, "params": list(self.params),
                 "symbolic": self.symbolic.tolist(), "ad": self.ad.tolist(), "max_rel_error": self.max_rel_error,
                 "nnz": self.nnz, "size": int(self.symbolic.size), "symmetric": self.symmetric, "ok": self.ok}

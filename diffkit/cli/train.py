@@ -13,11 +13,12 @@ from typing import Annotated, Optional
 
 import typer
 
+from .. import constraints as C_
+from ..constraints import shorten
 from ..errors import BadInput
-from .app import ActsOpt, MlpLossOpt, SizesOpt, app, emit_json, finite_float
-
-_SYNTHETIC = ("linear-regression", "logistic-regression")
-_CLASSIFIERS = ("logistic-regression", "ridge-sigmoid")
+from ..optim.problem import SYNTHETIC as _SYNTHETIC
+from .app import ActsOpt, MlpLossOpt, SizesOpt, app, emit_json, finite_float, given, option, seed_option
+from .app import parse_seeds as _parse_seeds
 
 
 def _per_method(text: Optional[str], option: str, convert):
@@ -31,50 +32,32 @@ def _per_method(text: Optional[str], option: str, convert):
     for piece in text.split(","):
         name, eq, value = (p.strip() for p in piece.partition("="))
         if not eq or not name or not value:
-            raise BadInput(f"{option} expects a value or method=value pairs (e.g. gd=0.5,sgd=0.1), got {piece!r}")
+            raise BadInput(f"{option} expects a value or method=value pairs (e.g. gd=0.5,sgd=0.1), "
+                           f"got {shorten(piece)}")
         if name in out:
-            raise BadInput(f"{option}: method {name!r} is given twice")
+            raise BadInput(f"{option}: method {shorten(name)} is given twice")
         out[name] = convert(value)
     return out
 
 
-def _number(option: str):
+def _number(option: str, param=None):
     def conv(v: str) -> float:
-        return finite_float(v, f"{option}: {v!r}")
+        f = finite_float(v, f"{option}: {shorten(v)}")
+        return f if param is None else C_.check(option, f, param.constraint)
     return conv
 
 
-def _int(option: str):
+def _int(option: str, param=None):
     def conv(v: str) -> int:
         if not v.strip().isdigit():
-            raise BadInput(f"{option} expects a positive integer, got {v[:40]!r}")
-        return int(v)
+            raise BadInput(f"{option} expects a positive integer, got {shorten(v)}")
+        return int(v) if param is None else C_.check(option, int(v), param.constraint)
     return conv
 
 
 def parse_seeds(text: str, option: str = "--seeds") -> tuple[int, ...]:
-    """``0,1,2`` or ``0..9`` (or both, ``0..4,10``) into a tuple of non-negative integers (≤ 1000 of them)."""
-    out: list[int] = []
-    for piece in text.split(","):
-        piece = piece.strip()
-        if not piece:
-            continue
-        if ".." in piece:
-            lo, _, hi = piece.partition("..")
-            if not (lo.strip().isdigit() and hi.strip().isdigit()) or int(lo) > int(hi):
-                raise BadInput(f"{option}: {piece[:40]!r} is not a range such as 0..9")
-            if int(hi) - int(lo) >= 1000:
-                raise BadInput(f"{option}: {piece[:40]!r} has more than 1000 seeds")
-            out += range(int(lo), int(hi) + 1)
-        elif piece.isdigit():
-            out.append(int(piece))
-        else:
-            raise BadInput(f"{option} expects non-negative integers or a range, e.g. 0,1,2 or 0..9; got {piece[:40]!r}")
-    if not out:
-        raise BadInput(f"{option} needs at least one seed, e.g. {option} 0..4")
-    if len(out) > 1000:
-        raise BadInput(f"{option}: at most 1000 seeds, got {len(out)}")
-    return tuple(out)
+    """The CLI's one seed grammar (:func:`diffkit.cli.app.parse_seeds`)."""
+    return _parse_seeds(text, option=option)
 
 
 def _fmt(v, spec: str = ".4g") -> str:
@@ -97,60 +80,15 @@ def _check_plot(path: Optional[Path]) -> Optional[Path]:
     return path
 
 
-def load_data(data: Optional[str], target: Optional[str], *, model: str, n: int, d: int, noise: float,
-              condition: float, data_seed: int):
-    """The Dataset named by ``--data`` (bundled name, CSV, .npy) or synthetic data; and whether it is real."""
-    from ..datasets import canonical, load
-    from ..optim import load_csv, make_data
+def _refuse_synthetic_options(data, target) -> None:
+    """--n, --d, --noise and --condition shape synthetic data; with --data they would be ignored."""
+    from ..datasets import canonical
 
-    if data is not None:
-        if canonical(data) is not None and not Path(data).exists():
-            if target is not None:
-                raise BadInput(f"--target does not apply to the bundled data set {data!r} (it knows its target)")
-            return load(data, seed=data_seed), True
-        if target is None:
-            raise BadInput("--data needs --target, the name of the target column "
-                           "(or name a bundled data set: diabetes, breast-cancer, digits, moons)")
-        if str(data).endswith(".npy"):
-            from ..optim.stream import load_npy
-            return load_npy(data, target=target), True
-        return load_csv(data, target=target), True
-    if target is not None:
-        raise BadInput("--target only applies with --data")
-    if model not in _SYNTHETIC:
-        raise BadInput(f"synthetic data exist for {', '.join(_SYNTHETIC)}; give --data for model {model!r} "
-                       "(e.g. --data moons)")
-    return make_data(model, n=n, d=d, noise=noise, seed=data_seed, condition=condition), False
-
-
-def build_model(model: str, ds, *, sizes, activations, mlp_loss, intercept: bool):
-    """The built-in model with its widths taken from the data (the data recoded as classes if it classifies)."""
-    from .. import builtin
-    from ..optim.data import as_classes
-    from .app import resolve_model
-
-    if model == "mlp":
-        m = resolve_model("mlp", None, None, sizes=sizes, activations=activations, mlp_loss=mlp_loss) \
-            if sizes is not None else None
-        if m is None:  # widths from the data: d inputs, 16 hidden, one output per class (or 1)
-            k = ds.classes or (len(set(ds.y.tolist())) if (mlp_loss == "cross-entropy") else None)
-            out = 1 if (k is None or k == 2) else k
-            acts = activations or "tanh,identity"
-            m = resolve_model("mlp", None, None, sizes=f"{ds.d},16,{out}", activations=acts, mlp_loss=mlp_loss)
-        if m.spec["loss"] == "cross-entropy" or ds.labels is not None:
-            ds = as_classes(ds, binary=m.spec["sizes"][-1] == 1 and m.spec["loss"] == "cross-entropy")
-        return m, ds
-    if sizes is not None or activations is not None or mlp_loss is not None:
-        raise BadInput(f"--sizes/--activations/--mlp-loss apply to the mlp model, not {model!r}")
-    if model in _CLASSIFIERS:
-        ds = as_classes(ds, binary=True)
-    if model == "ridge-sigmoid":
-        if ds.d != 1:
-            raise BadInput(f"ridge-sigmoid has one input x, but the data have {ds.d} feature columns")
-        return builtin("ridge-sigmoid"), ds
-    if model in _SYNTHETIC:
-        return builtin(model, d=ds.d), ds
-    return builtin(model), ds
+    ignored = [f for f, k in (("--n", "n"), ("--d", "d"), ("--noise", "noise"), ("--condition", "condition"))
+               if given(k)]
+    if data is not None and ignored and (target is not None or canonical(data) is not None):
+        raise BadInput(f"{', '.join(ignored)} describe{'s' if len(ignored) == 1 else ''} synthetic data and "
+                       "cannot be used with --data (the data fix n and d)")
 
 
 @app.command("train")
@@ -163,18 +101,18 @@ def train(
     target: Annotated[Optional[str], typer.Option("--target", help="Target column of a CSV (name) or .npy "
                                                                    "(index).")] = None,
     sizes: SizesOpt = None, activations: ActsOpt = None, mlp_loss: MlpLossOpt = None,
-    n: Annotated[int, typer.Option("--n", help="Synthetic data: samples.")] = 1000,
-    d: Annotated[int, typer.Option("--d", help="Synthetic data: features.")] = 10,
-    noise: Annotated[float, typer.Option("--noise", help="Synthetic regression noise (std).")] = 0.1,
-    condition: Annotated[float, typer.Option("--condition", help="Synthetic feature covariance condition "
-                                                                 "number.")] = 1.0,
-    data_seed: Annotated[int, typer.Option("--data-seed", help="Seed of the synthetic (or moons) data.")] = 0,
+    n: Annotated[int, option(C_.N_SAMPLES)] = 1000,
+    d: Annotated[int, option(C_.N_FEATURES)] = 10,
+    noise: Annotated[float, option(C_.NOISE)] = 0.1,
+    condition: Annotated[float, option(C_.CONDITION)] = 1.0,
+    data_seed: Annotated[str, seed_option(C_.DATA_SEED, help="Seed of the synthetic (or moons) data.")] = "0",
     val: Annotated[Optional[float], typer.Option(
         "--val", help="Fraction held out for validation (recorded during the runs). Default 0.2 with --data, "
                       "0 for synthetic data.")] = None,
     test: Annotated[Optional[float], typer.Option(
         "--test", help="Fraction held out for the final test. Default 0.2 with --data, 0 for synthetic data.")] = None,
-    split_seed: Annotated[int, typer.Option("--split-seed", help="Seed of the train/validation/test split.")] = 0,
+    split_seed: Annotated[str, seed_option(C_.SEED, "--split-seed",
+                                           help="Seed of the train/validation/test split.")] = "0",
     standardize: Annotated[Optional[bool], typer.Option(
         "--standardize/--no-standardize",
         help="Scale features to mean 0, std 1 on the training rows. Default: on with --data.")] = None,
@@ -194,12 +132,12 @@ def train(
                     "(minibatch), halved after 10 epochs.")] = None,
     k0: Annotated[Optional[str], typer.Option("--k0", help="Clock offset k0 of c/k and c/sqrt(k), one value or per "
                                                            "method. Default: see --C (0 when --C is given).")] = None,
-    lam: Annotated[float, typer.Option("--lam", help="L2 regulariser λ: minimise mean loss + λ·½‖W‖².")] = 0.0,
+    lam: Annotated[float, option(C_.LAM, help="L2 regulariser λ: minimise mean loss + λ·½‖W‖².")] = 0.0,
     epochs: Annotated[Optional[str], typer.Option(
         "--epochs", help="Passes over the data per run, one value or per method. Default: gd 5000, sgd and "
                          "minibatch 50 (mlp: gd 1000).")] = None,
-    batch: Annotated[int, typer.Option("--batch", help="Minibatch size b (at most the training rows).")] = 32,
-    seeds: Annotated[str, typer.Option("--seeds", help="Run seeds, e.g. 0,1,2 or 0..9.")] = "0",
+    batch: Annotated[int, option(C_.BATCH, help="Minibatch size b (at most the training rows).")] = 32,
+    seeds: Annotated[str, seed_option(C_.SEEDS, help="Run seeds.", single=False)] = "0",
     sampling: Annotated[str, typer.Option(
         "--sampling", help="replacement (i.i.d. uniform, the lecture's) or shuffle (permutation per epoch).")] = "replacement",
     gradient: Annotated[str, typer.Option(
@@ -210,8 +148,7 @@ def train(
                        "networks, glorot for other networks, zeros otherwise.")] = None,
     patience: Annotated[int, typer.Option("--patience", help="Early stopping: stop when the validation loss has not "
                                                              "improved for this many epochs (0: off).")] = 0,
-    eps: Annotated[float, typer.Option("--eps", help="Target excess loss F − F* for the 'cost to reach ε' "
-                                                     "column.")] = 1e-3,
+    eps: Annotated[float, option(C_.EPS, help="Target excess loss F − F* for the 'cost to reach ε' column.")] = 1e-3,
     eps_rel: Annotated[Optional[float], typer.Option(
         "--eps-rel", help="Relative target (F − F*)/(F(W₀) − F*) instead of --eps.")] = None,
     sweep_points: Annotated[Optional[int], typer.Option(
@@ -224,6 +161,9 @@ def train(
                        "step-size sensitivity.")] = None,
     x: Annotated[str, typer.Option("--x", help="x-axis of the convergence plot: iterations, passes, "
                                                "sample-gradients, flops or seconds.")] = "passes",
+    stream: Annotated[bool, typer.Option(
+        "--stream", help="Read a .npy or CSV --data from disk a window at a time instead of loading it (data "
+                         "larger than memory; linear/logistic regression; no split or scaling).")] = False,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Run the study's runs in this many local "
                                                                      "processes.")] = None,
     scheduler: Annotated[Optional[str], typer.Option(
@@ -251,7 +191,6 @@ def train(
       diffkit train --data diabetes --sweep 12 --seeds 0..4 --plot sensitivity.svg
     """
     from ..optim import study
-    from ..optim.prepare import prepare
 
     plot = _check_plot(plot)
     if workers is not None and scheduler is not None:
@@ -259,25 +198,35 @@ def train(
     if best_seeds is not None and sweep_points is None:
         raise BadInput("--best-seeds goes with --sweep")
     executor = scheduler if scheduler is not None else ("processes" if workers is not None else "serial")
-    seed_list = parse_seeds(seeds)
+    seed_list = tuple(seeds)
     rerun = parse_seeds(best_seeds, "--best-seeds") if best_seeds is not None else None
+    _refuse_synthetic_options(data, target)
     from ..optim.results import x_axis
     xfield = x_axis(x)
-    ds, real = load_data(data, target, model=model, n=n, d=d, noise=noise, condition=condition, data_seed=data_seed)
-    m, ds = build_model(model, ds, sizes=sizes, activations=activations, mlp_loss=mlp_loss, intercept=False)
-    std = real if standardize is None else standardize
-    icpt = (real and model == "linear-regression") if intercept is None else intercept
-    if icpt and model != "linear-regression":
-        raise BadInput(f"--intercept is for linear-regression; {model!r} has its own bias")
-    prep = prepare(ds, val=(0.2 if real else 0.0) if val is None else val,
-                   test=(0.2 if real else 0.0) if test is None else test, seed=split_seed,
-                   standardize=std, intercept=icpt)
-    if model == "linear-regression" and prep.train.d != m.spec.get("d"):
-        from .. import builtin
-        m = builtin("linear-regression", d=prep.train.d)
+    if stream:
+        m, train_data, prep_info, val_ds, test_ds = _streamed(model, data, target, val, test, standardize, intercept)
+        res = study(m, train_data, C=_per_method(C, "--C", _number("--C", C_.STEP_SCALE)), seeds=seed_list,
+                    methods=tuple(p.strip() for p in methods.split(",") if p.strip()),
+                    schedule=_per_method(schedule, "--schedule", str), k0=_per_method(k0, "--k0", _number("--k0")),
+                    lam=lam, epochs=_per_method(epochs, "--epochs", _int("--epochs", C_.EPOCHS)), batch=batch,
+                    sampling=sampling, gradient=gradient, eps=None if eps_rel is not None else eps, eps_rel=eps_rel,
+                    timing=(not json_out) if timing is None else timing, init=init, heldout=prep_info,
+                    executor=executor, workers=workers, progress=not json_out)
+        if plot is not None:
+            from ..report.study import convergence_figure, save_figure
+            save_figure(convergence_figure(res, x=xfield), plot)
+        if json_out:
+            emit_json(res.to_dict())
+        else:
+            _table(res, plot)
+        return
+    from ..optim.problem import problem
+    m, prep = problem(model, data, target, sizes=sizes, activations=activations, mlp_loss=mlp_loss, n=n, d=d,
+                      noise=noise, condition=condition, data_seed=data_seed, val=val, test=test,
+                      split_seed=split_seed, standardize=standardize, intercept=intercept)
     kwargs = dict(methods=tuple(p.strip() for p in methods.split(",") if p.strip()),
                   schedule=_per_method(schedule, "--schedule", str), k0=_per_method(k0, "--k0", _number("--k0")),
-                  lam=lam, epochs=_per_method(epochs, "--epochs", _int("--epochs")), batch=batch,
+                  lam=lam, epochs=_per_method(epochs, "--epochs", _int("--epochs", C_.EPOCHS)), batch=batch,
                   sampling=sampling, gradient=gradient, eps=None if eps_rel is not None else eps, eps_rel=eps_rel,
                   timing=(not json_out) if timing is None else timing, val=prep.val, test=prep.test,
                   patience=patience, init=init, heldout=prep.to_dict(), executor=executor, workers=workers,
@@ -295,7 +244,7 @@ def train(
             return
         _sweep_table(res, plot)
         return
-    res = study(m, prep.train, C=_per_method(C, "--C", _number("--C")), seeds=seed_list, **kwargs)
+    res = study(m, prep.train, C=_per_method(C, "--C", _number("--C", C_.STEP_SCALE)), seeds=seed_list, **kwargs)
     if plot is not None:
         from ..report.study import convergence_figure, save_figure
         save_figure(convergence_figure(res, x=xfield), plot)
@@ -303,6 +252,88 @@ def train(
         emit_json(res.to_dict())
         return
     _table(res, plot)
+
+
+@app.command("profile")
+def profile_cmd(
+    eps_rel: Annotated[float, typer.Option("--eps-rel", help="Target relative excess loss (F − F*)/(F(W₀) − F*) "
+                                                              "each method must reach.")] = 1e-2,
+    seeds: Annotated[str, typer.Option("--seeds", help="Run seeds per method and problem, e.g. 0..2.")] = "0,1,2",
+    methods: Annotated[str, typer.Option("--methods", help="Comma-separated: gd, sgd, minibatch.")] = "gd,sgd,minibatch",
+    problems: Annotated[Optional[str], typer.Option(
+        "--problems", help="Comma-separated subset of the built-in problems (default: all): diabetes, "
+                           "breast-cancer, moons, digits.")] = None,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Write the profile as .svg or .png.")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Local processes for the runs.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address for the "
+                                                                         "runs.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the profile as JSON.")] = False,
+) -> None:
+    """Performance profile of GD, SGD and minibatch SGD across the built-in problems (AlgoPerf-style).
+
+    Each problem (diabetes least squares, breast-cancer logistic regression with λ = 0.01, a moons
+    2-16-1 network, a digits 64-32-10 network) is trained with the defaults on its standardised
+    training split. A method's cost on a problem is the median over seeds of the sample gradients it
+    needs to reach the relative target (a method solves a problem when most seeds reach it); ρ(τ) is
+    the fraction of problems it solves within τ × the cheapest method's cost.
+    """
+    from ..optim.sweep import builtin_problems, performance_profile
+
+    plot = _check_plot(plot)
+    if workers is not None and scheduler is not None:
+        raise BadInput("give either --workers (local processes) or --scheduler (Dask), not both")
+    executor = scheduler if scheduler is not None else ("processes" if workers is not None else "serial")
+    table = builtin_problems()
+    chosen = None
+    if problems is not None:
+        chosen = []
+        for word in (p.strip() for p in problems.split(",") if p.strip()):
+            hit = [k for k in table if k.split(" ")[0] == word]
+            if not hit:
+                raise BadInput(f"unknown problem {word!r}; choose from {', '.join(k.split(' ')[0] for k in table)}")
+            chosen += hit
+    if eps_rel <= 0 or eps_rel >= 1 or eps_rel != eps_rel:
+        raise BadInput(f"--eps-rel must be in (0, 1), got {eps_rel!r}")
+    prof, studies = performance_profile(eps_rel=eps_rel, seeds=parse_seeds(seeds), problems=chosen,
+                                        methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
+                                        executor=executor, workers=workers, progress=not json_out)
+    if plot is not None:
+        from ..report.study import profile_figure, save_figure
+        save_figure(profile_figure(prof), plot)
+    if json_out:
+        emit_json(prof.to_dict())
+        return
+    from rich.table import Table
+    console = _console()
+    console.print(f"sample gradients to reach relative excess loss {eps_rel:g} (median over seeds; — = not reached)")
+    t = Table(show_edge=False)
+    t.add_column("problem")
+    for m in prof.methods:
+        t.add_column(m, justify="right")
+    for pname, row in prof.costs.items():
+        t.add_row(pname, *[_fmt(row.get(m), ".4g") for m in prof.methods])
+    console.print(t)
+    solved = {m: prof.rho[m][-1] for m in prof.methods}
+    console.print("solved within any τ: " + ", ".join(f"{m} {v:.0%}" for m, v in solved.items()))
+    if plot is not None:
+        console.print(f"figure written to {plot}")
+
+
+def _streamed(model, data, target, val, test, standardize, intercept):
+    from .. import builtin
+    from ..optim.stream import open_npy, stream_csv
+
+    if data is None or target is None:
+        raise BadInput("--stream needs --data FILE (.npy or .csv) and --target")
+    if model not in _SYNTHETIC:
+        raise BadInput(f"--stream trains linear-regression or logistic-regression, not {model!r}")
+    for flag, v in (("--val", val), ("--test", test)):
+        if v not in (None, 0, 0.0):
+            raise BadInput(f"{flag} does not apply with --stream: streamed data are not split")
+    if standardize or intercept:
+        raise BadInput("--standardize/--intercept do not apply with --stream: streamed data are used as they are")
+    fd = open_npy(data, target=target) if str(data).endswith(".npy") else stream_csv(data, target=target)
+    return builtin(model, d=fd.d), fd, {}, None, None
 
 
 app.command("optimize", help="Alias of [bold]diffkit train[/bold] (same options).")(train)

@@ -282,7 +282,7 @@ def study_section(study, *, own_model: bool) -> Section:
             "final excess loss, median [min, max]", f"sample gradients to reach ε = {eps:g}")
     blocks.append(Table(cols, tuple(table), align="lrrrrrrr", widths=(1.7, 1.1, 0.9, 1.2, 1.1, 1.0, 2.9, 1.6),
                         caption=f"Cost table: medians over {len(study.config.get('seeds', []))} seeds of the final "
-                                "values; F* is the exact least-squares optimum.",
+                                f"values; F* from {study.optimum_method}.",
                         timing_columns=(5,) if timing else ()))
     blocks.append(Para(prose.study(study, rows), kind="shows"))
     return Section("study", "7. GD vs SGD: convergence and cost", tuple(blocks))
@@ -290,10 +290,9 @@ def study_section(study, *, own_model: bool) -> Section:
 
 def build_document(comparison, study, swell_rows: Sequence, baydin: Sequence[dict]) -> Document:
     """The whole report as a :class:`Document` (pure: reads its arguments only)."""
-    from .study import study_kind
 
     m = comparison.model
-    own = study_kind(m) == m.spec.get("kind")
+    own = study.model == m.name
     sections = (model_section(comparison), gradients_section(comparison), listing_section(comparison),
                 counts_section(comparison), agreement_section(comparison), swell_section(swell_rows, baydin),
                 study_section(study, own_model=own))
