@@ -7,21 +7,15 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
 from ..errors import BadInput
+from .tables import Column, WideOpt, echo_fit, echo_table, number
 from .app import (ActsOpt, DepthOpt, DimOpt, ExprOpt, JsonOpt, MlpLossOpt, ModelArg, SizesOpt, WrtOpt,
                   app, emit_json, parse_assignments, resolve_model)
 
 AtOpt = Annotated[Optional[str], typer.Option("--at", help="Point: name=value pairs, e.g. w=0.5,b=-0.3.")]
 PointsOpt = Annotated[int, typer.Option("--points", help="Random points for the agreement check (0..100000).")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the random points.")]
-
-
-def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 120)
 
 
 def _g(v: float, digits: int = 12) -> str:
@@ -46,7 +40,7 @@ def _model(model, expr, wrt, at, depth, dim, sizes, activations, mlp_loss):
 @app.command("compare")
 def compare_cmd(
     model: ModelArg = None, expr: ExprOpt = None, wrt: WrtOpt = None, at: AtOpt = None,
-    points: PointsOpt = 10, seed: SeedOpt = 0, json_out: JsonOpt = False,
+    points: PointsOpt = 10, seed: SeedOpt = 0, json_out: JsonOpt = False, wide: WideOpt = False,
     report: Annotated[Optional[Path], typer.Option(
         "--report", help="Also write a self-contained HTML report here, and a PDF beside it.")] = None,
     depth: DepthOpt = None, dim: DimOpt = None, sizes: SizesOpt = None,
@@ -72,98 +66,110 @@ def compare_cmd(
     c = compare(m, point, points=points, seed=seed)
     if report is not None:
         from ..report import write_report
+        from .report import report_inputs
 
-        write_report(c, report)
+        write_report(c, report, **report_inputs(m))
     if json_out:
         emit_json(c.to_dict())
         return
-    _print_comparison(c)
+    _print_comparison(c, wide=wide)
     if report is not None:
         typer.echo(f"\nReport written to {report} and {report.with_suffix('.pdf')}")
 
 
-def _print_comparison(c) -> None:
-    con = _console()
+def _print_comparison(c, *, wide: bool = False) -> None:
     m = c.model
     d = c.derivations["lecture"].rendered("pretty")
-    con.print(f"[bold]{m.name}[/bold]: {m.description or m.source}")
-    con.print(f"L = {d['loss']}")
-    con.print("at " + ", ".join(f"{k} = {_g(v, 6)}" for k, v in c.point.items()) + f"   →   L = {_g(c.value)}")
-    con.print()
+    digits = 17 if wide else 10
+    echo_fit(f"{m.name}: {m.description or m.source}")
+    echo_fit(f"L = {d['loss']}")
+    echo_fit("at " + ", ".join(f"{k} = {_g(v, 6)}" for k, v in c.point.items()) + f"   →   L = {_g(c.value)}")
+    typer.echo()
     for p, e in d["gradient"].items():
-        con.print(f"∂L/∂{p} = {e}")
-    con.print()
+        echo_fit(f"∂L/∂{p} = {e}")
+    typer.echo()
 
     a = c.agreement
-    con.print("[bold]Gradient, four ways[/bold]")
-    t = Table(box=box.SIMPLE_HEAD)
-    t.add_column("param")
+    typer.echo("Gradient, four ways")
     sources = [s for s in ("symbolic", "reverse", "numeric", "complex_step") if s in a.gradients]
-    for s in sources:
-        t.add_column(s.replace("_", " "), justify="right")
-    t.add_column("max rel. error", justify="right")
-    t.add_column("verdict")
+    cols = [Column("param"), *[Column(s.replace("_", " "), "r") for s in sources],
+            Column("max rel. error", "r", optional=1), Column("verdict")]
+    rows = []
     for p in m.wrt:
         rel = max((a.errors[s][p][1] for s in a.errors), default=0.0)
         verdict = a.verdicts[p]
         if p in a.kinks:
             verdict += f" (left {_g(a.kinks[p]['left'], 6)}, right {_g(a.kinks[p]['right'], 6)})"
-        t.add_row(p, *[_g(a.gradients[s][p], 10) for s in sources], _e(rel), verdict)
-    con.print(t)
+        rows.append((p, *[number(a.gradients[s][p], digits, wide=wide) for s in sources], _e(rel), verdict))
+    echo_table(cols, rows, wide=wide)
     r = a.random
-    con.print(f"At {r['points']} random points (seed {r['seed']}): max abs. error {_e(r['max_abs_error'])}, "
-              f"max rel. error {_e(r['max_rel_error'])}, mismatches {r['mismatches']}"
-              + (f", kinks {r['kinks']}" if r["kinks"] else "") + (f", skipped {r['skipped']}" if r["skipped"] else "")
-              + f".  Agreement: {'OK' if a.ok else 'FAILED'}")
+    typer.echo()
+    echo_fit(f"At {r['points']} random points (seed {r['seed']}): max abs. error {_e(r['max_abs_error'])}, "
+             f"max rel. error {_e(r['max_rel_error'])}, mismatches {r['mismatches']}"
+             + (f", kinks {r['kinks']}" if r["kinks"] else "") + (f", skipped {r['skipped']}" if r["skipped"] else "")
+             + ".")
+    typer.echo(f"Agreement: {'OK' if a.ok else 'FAILED'}")
+    echo_fit("(rel. error = |a − b| / max(|b|, 1) against the symbolic value b)")
     if a.kink_sites:
-        con.print(f"Kink at this point: {', '.join(a.kink_sites)} — one-sided derivatives differ; "
-                  "tools disagree by convention here, this is not a failure.")
-    con.print()
+        echo_fit(f"Kink at this point: {', '.join(a.kink_sites)} — one-sided derivatives differ; "
+                 "tools disagree by convention here, this is not a failure.")
+    typer.echo()
 
-    con.print("[bold]Recomputed by the naive symbolic gradient[/bold] (σ, σ′ as primitives)")
-    t = Table(box=box.SIMPLE_HEAD)
-    t.add_column("subexpression")
-    t.add_column("times", justify="right")
-    t.add_column("ops each", justify="right")
-    t.add_column("inside")
-    for rep in c.redundancy:
-        t.add_row(rep.pretty, f"×{rep.count}", str(rep.ops), "" if rep.inside is None else _pretty(rep.inside))
-    if not c.redundancy:
-        t.add_row("(nothing is computed twice)", "", "", "")
-    con.print(t)
+    typer.echo("Recomputed by the naive symbolic gradient (σ, σ′ as primitives)")
+    rows = [(rep.pretty, f"×{rep.count}", str(rep.ops), "" if rep.inside is None else _pretty(rep.inside))
+            for rep in c.redundancy] or [("(nothing is computed twice)", "", "", "")]
+    echo_table([Column("subexpression"), Column("times", "r"), Column("ops each", "r"), Column("inside", optional=1)],
+               rows, wide=wide)
+    typer.echo()
 
     o = c.ops
-    con.print("[bold]Operation counts[/bold] (convention: diffkit.analysis.counting)")
-    t = Table(box=box.SIMPLE_HEAD)
-    t.add_column("computation")
-    t.add_column("ops", justify="right")
-    t.add_row("symbolic gradient, naive (all partials)", str(o["symbolic_naive"]))
-    t.add_row("symbolic gradient, σ written with exp", str(o["symbolic_expanded"]))
-    t.add_row("symbolic gradient after sympy.cse", str(o["symbolic_cse"]))
-    t.add_row("reverse mode: forward tape", str(o["forward"]))
-    t.add_row("reverse mode: backward tape", str(o["backward"]))
-    t.add_row("(forward + backward) / forward", f"{o['ratio']:.2f}" if o["ratio"] else "—")
-    con.print(t)
+    typer.echo("Operation counts (convention: diffkit.analysis.counting)")
+    echo_table([Column("computation"), Column("ops", "r")], [
+        ("symbolic gradient, naive (all partials)", str(o["symbolic_naive"])),
+        ("symbolic gradient, σ written with exp", str(o["symbolic_expanded"])),
+        ("symbolic gradient after sympy.cse", str(o["symbolic_cse"])),
+        ("reverse mode: forward tape", str(o["forward"])),
+        ("reverse mode: backward tape", str(o["backward"])),
+        ("(forward + backward) / forward", f"{o['ratio']:.2f}" if o["ratio"] else "—")], wide=wide)
+    typer.echo()
 
-    con.print("[bold]Backprop[/bold] (FORWARD, then BACKWARD in reverse topological order)")
-    for line, (s, _) in zip(c.listing.forward_lines(), c.listing.steps):
-        con.print(f"  {line:<40} = {_g(c.listing.forward_values[s.name], 8)}")
-    for ln in c.listing.lines:
-        con.print(f"  {ln.pretty:<40} = {_g(ln.value, 8)}")
+    typer.echo("Backprop (FORWARD, then BACKWARD in reverse topological order)")
+    _listing_lines([(line, c.listing.forward_values[s.name]) for line, (s, _) in
+                    zip(c.listing.forward_lines(), c.listing.steps)]
+                   + [(ln.pretty, ln.value) for ln in c.listing.lines], 40, wide=wide)
     if c.lint:
-        con.print()
-        con.print("[bold]Stability lint[/bold] (fragile float64 patterns, e.g. once σ is written with exp)")
+        typer.echo()
+        typer.echo("Stability lint (fragile float64 patterns, e.g. once σ is written with exp)")
         by_pattern: dict = {}
         for f in c.lint:
             by_pattern.setdefault(f.pattern, []).append(f)
         for pattern, fs in by_pattern.items():
             f = fs[0]
-            con.print(f"  {pattern}: {len(fs)} place(s), e.g. {f.where}")
-            con.print(f"    {f.why}")
+            echo_fit(f"  {pattern}: {len(fs)} place(s), e.g. {f.where}")
+            echo_fit(f"    {f.why}")
             if f.at is not None:
-                con.print(f"    at z = {f.at:g}: fragile form gives {_g(f.fragile_value, 6)}, "
-                          f"stable form {_g(f.stable_value, 6)}")
-            con.print(f"    rewrite: {f.rewrite}")
+                echo_fit(f"    at z = {f.at:g}: fragile form gives {_g(f.fragile_value, 6)}, "
+                         f"stable form {_g(f.stable_value, 6)}")
+            echo_fit(f"    rewrite: {f.rewrite}")
+
+
+def _listing_lines(pairs, pad: int, *, wide: bool = False) -> None:
+    """``  rule = value`` lines, the values aligned at ``pad``; a rule too long for the terminal
+    wraps and its value follows on the last line."""
+    from .tables import terminal_width, text_width
+
+    width = terminal_width()
+    for rule, value in pairs:
+        val = f"= {number(value, 8, wide=wide)}"
+        line = f"  {rule}{' ' * max(1, pad - text_width(rule))} {val}"
+        if wide or text_width(line) <= width:
+            typer.echo(line)
+        else:
+            from .tables import fit
+
+            body = fit(rule, width=width - 2, indent="  ", hang="    ")
+            typer.echo(body + ("\n" + " " * (pad + 3) + val if text_width(body.split("\n")[-1]) + len(val) + 1 > width
+                               else " " + val))
 
 
 def _pretty(e) -> str:
@@ -176,7 +182,7 @@ def _pretty(e) -> str:
 def backprop_cmd(
     model: ModelArg = None, expr: ExprOpt = None, wrt: WrtOpt = None, at: AtOpt = None,
     latex: Annotated[bool, typer.Option("--latex", help="Print LaTeX instead of Unicode text.")] = False,
-    json_out: JsonOpt = False,
+    json_out: JsonOpt = False, wide: WideOpt = False,
     depth: DepthOpt = None, dim: DimOpt = None, sizes: SizesOpt = None,
     activations: ActsOpt = None, mlp_loss: MlpLossOpt = None,
 ) -> None:
@@ -199,11 +205,10 @@ def backprop_cmd(
         return
     style = "latex" if latex else "pretty"
     typer.echo("FORWARD")
-    for line, (s, _) in zip(lst.forward_lines(style), lst.steps):
-        typer.echo(f"  {line:<44} = {_g(lst.forward_values[s.name], 8)}")
+    _listing_lines([(line, lst.forward_values[s.name]) for line, (s, _) in zip(lst.forward_lines(style), lst.steps)],
+                   44, wide=wide)
     typer.echo("BACKWARD")
-    for ln in lst.lines:
-        typer.echo(f"  {(ln.latex if latex else ln.pretty):<44} = {_g(ln.value, 8)}")
+    _listing_lines([(ln.latex if latex else ln.pretty, ln.value) for ln in lst.lines], 44, wide=wide)
 
 
 @app.command("check")
@@ -212,6 +217,7 @@ def check_cmd(
     claims: Annotated[Optional[str], typer.Option(
         "--claims", help="File with one claim per line, 'name = expression' (- for standard input).")] = None,
     points: PointsOpt = 20, seed: SeedOpt = 0, json_out: JsonOpt = False, at: AtOpt = None,
+    wide: WideOpt = False,
     depth: DepthOpt = None, dim: DimOpt = None, sizes: SizesOpt = None,
     activations: ActsOpt = None, mlp_loss: MlpLossOpt = None,
 ) -> None:
@@ -241,11 +247,12 @@ def check_cmd(
     else:
         for c in res.claims:
             mark = "ok   " if c.ok else "WRONG"
-            typer.echo(f"line {c.line:>3}  {mark}  {c.name} = {c.text}")
+            echo_fit(f"line {c.line:>3}  {mark}  {c.name} = {c.text}", hang=" " * 17, width=None if not wide else 10**6)
             if not c.ok:
                 ce = c.counterexample
                 at_txt = ", ".join(f"{k}={_g(v, 6)}" for k, v in ce["point"].items())
-                typer.echo(f"             at {at_txt}: claimed {_g(ce['claimed'])}, true {_g(ce['true'])}")
+                echo_fit(f"             at {at_txt}: claimed {number(ce['claimed'], 12, wide=wide)}, "
+                         f"true {number(ce['true'], 12, wide=wide)}", hang=" " * 17, width=None if not wide else 10**6)
         first = res.first_wrong
         typer.echo("all claims are right" if first is None else f"first wrong line: {first.line}")
     if not res.ok:
@@ -271,7 +278,7 @@ def _read_text(path: str) -> str:
 @app.command("swell")
 def swell_cmd(
     max_n: Annotated[int, typer.Option("--max-n", help="Largest depth n of the logistic map (1..12).")] = 8,
-    json_out: JsonOpt = False,
+    json_out: JsonOpt = False, wide: WideOpt = False,
 ) -> None:
     """Expression swell on the logistic map l_{n+1} = 4 l_n (1 − l_n) (Baydin et al. 2018, Table 1).
 
@@ -287,21 +294,14 @@ def swell_cmd(
     if json_out:
         emit_json({"rows": [r.to_dict() for r in rows]})
         return
-    con = _console()
-    con.print("[bold]Operation counts for l_n and d l_n/dx[/bold] (convention: diffkit.analysis.counting)")
-    t = Table(box=box.SIMPLE_HEAD)
-    for col in ("n", "l_n", "naive d/dx", "expanded d/dx", "d/dx after CSE", "tape fwd", "tape bwd",
-                "(fwd+bwd)/fwd"):
-        t.add_column(col, justify="right")
-    for r in rows:
-        t.add_row(str(r.n), str(r.ops_function), str(r.ops_naive), str(r.ops_expanded), str(r.ops_cse),
-                  str(r.ops_tape_forward), str(r.ops_tape_backward),
-                  f"{r.tape_ratio:.2f}" if r.ops_tape_forward else "—")
-    con.print(t)
-    con.print("[bold]The first rows, as in Baydin et al. (2018), Table 1[/bold]")
-    t = Table(box=box.SIMPLE_HEAD)
-    for col in ("n", "l_n", "d l_n/dx", "d l_n/dx (simplified)"):
-        t.add_column(col)
-    for row in baydin_rows(min(3, max_n)):
-        t.add_row(str(row["n"]), row["l_pretty"], row["d_pretty"], row["simplified_pretty"])
-    con.print(t)
+    typer.echo("Operation counts for l_n and d l_n/dx (convention: diffkit.analysis.counting)")
+    cols = [Column(c, "r") for c in ("n", "l_n", "naive d/dx", "expanded d/dx", "d/dx after CSE", "tape fwd",
+                                     "tape bwd", "(fwd+bwd)/fwd")]
+    echo_table(cols, [(str(r.n), str(r.ops_function), str(r.ops_naive), str(r.ops_expanded), str(r.ops_cse),
+                       str(r.ops_tape_forward), str(r.ops_tape_backward),
+                       f"{r.tape_ratio:.2f}" if r.ops_tape_forward else "—") for r in rows], wide=wide)
+    typer.echo()
+    typer.echo("The first rows, as in Baydin et al. (2018), Table 1")
+    echo_table([Column("n", "r"), Column("l_n"), Column("d l_n/dx"), Column("d l_n/dx (simplified)")],
+               [(str(row["n"]), row["l_pretty"], row["d_pretty"], row["simplified_pretty"])
+                for row in baydin_rows(min(3, max_n))], wide=wide)

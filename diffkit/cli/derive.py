@@ -10,6 +10,7 @@ from ..symbolic.derive import FORMS, derive as derive_gradient, hessian
 from ..symbolic import render
 from .app import (ActsOpt, DepthOpt, DimOpt, ExprOpt, JsonOpt, MlpLossOpt, ModelArg, SizesOpt, WrtOpt,
                   app, emit_json, resolve_model)
+from .tables import WideOpt, echo_fit
 
 
 @app.command("derive")
@@ -20,7 +21,7 @@ def derive_cmd(
     form: Annotated[str, typer.Option("--form", "-f", help=f"View: {', '.join(FORMS)}.")] = "lecture",
     latex: Annotated[bool, typer.Option("--latex", help="Print LaTeX instead of Unicode text.")] = False,
     show_hessian: Annotated[bool, typer.Option("--hessian", help="Also print the Hessian.")] = False,
-    json_out: JsonOpt = False,
+    json_out: JsonOpt = False, wide: WideOpt = False,
     depth: DepthOpt = None, dim: DimOpt = None, sizes: SizesOpt = None,
     activations: ActsOpt = None, mlp_loss: MlpLossOpt = None,
 ) -> None:
@@ -49,15 +50,18 @@ def derive_cmd(
         return
     style = "latex" if latex else "pretty"
     r = d.rendered(style)
+
+    def out(line: str) -> None:  # a long expression wraps at the terminal's width (not with --wide)
+        echo_fit(line, width=10**9 if wide else None)
     lhs = m.matrix.wrt.name if form == "matrix" else None
-    typer.echo(f"# {m.name}: {m.description or m.source}" + (f"  [{form} form]" if form != "lecture" else ""))
+    out(f"# {m.name}: {m.description or m.source}" + (f"  [{form} form]" if form != "lecture" else ""))
     for note in d.notes:
-        typer.echo(f"# {note}")
+        out(f"# {note}")
     if r["loss"] is not None:
-        typer.echo(f"L = {r['loss']}")
+        out(f"L = {r['loss']}")
     typer.echo("")
     for sym, e in r["replacements"]:
-        typer.echo(f"{sym} = {e}")
+        out(f"{sym} = {e}")
     if r["replacements"]:
         typer.echo("")
     for p, e in r["gradient"].items():
@@ -65,7 +69,7 @@ def derive_cmd(
             head = r"\nabla_{%s} L" % p if lhs else r"\frac{\partial L}{\partial %s}" % render.latex(m.symbol(p))
         else:
             head = f"∇_{p} L" if lhs else f"∂L/∂{render.pretty(m.symbol(p))}"
-        typer.echo(f"{head} = {e}")
+        out(f"{head} = {e}")
     if hess is not None:
         typer.echo("")
         names = list(m.wrt)
@@ -73,5 +77,5 @@ def derive_cmd(
         for i, a in enumerate(names):
             for j, b in enumerate(names):
                 if j >= i:
-                    typer.echo(f"∂²L/∂{a}∂{b} = {fn(hess[i, j])}" if not latex else
+                    out(f"∂²L/∂{a}∂{b} = {fn(hess[i, j])}" if not latex else
                                r"\frac{\partial^2 L}{\partial %s \partial %s} = %s" % (a, b, fn(hess[i, j])))

@@ -92,6 +92,8 @@ def optimize(
         help="Measure wall time. On by default for the table; off by default with --json, whose output is then "
              "byte-identical for the same options and seeds (time_s is null). --json --timing adds times."),
     json_out: bool = typer.Option(False, "--json", help="Print the study as JSON (stable keys, no progress bar)."),
+    wide: bool = typer.Option(False, "--wide", help="Show every column and every digit (no fitting to the "
+                                                     "terminal's width)."),
 ) -> None:
     """Compare full-batch GD, SGD and minibatch SGD: cost to reach the optimum, per run and seed.
 
@@ -120,30 +122,27 @@ def optimize(
     if json_out:
         emit_json(res.to_dict())
         return
-    _table(res)
+    _table(res, wide=wide)
 
 
-def _table(res) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _table(res, *, wide: bool = False) -> None:
+    """The runs as a table that fits the terminal (diffkit.cli.tables); ``wide``: every column."""
+    from .tables import Column, echo_fit, echo_table, number
 
-    console = Console(highlight=False)
-    if not console.is_terminal:  # piped output: do not squeeze the table into 80 columns
-        console = Console(highlight=False, width=200)
-    console.print(f"{res.model} on {res.data}: n = {res.n}, d = {res.d}")
-    console.print(f"optimum F* = {res.optimum_loss:.10g} ({res.optimum_method}); ε = {res.eps:g}")
-    table = Table(show_edge=False)
-    cols = ("method", "schedule", "C", "seed", "status", "iterations", "epochs", "sample grads", "flops",
-            "time s", "final loss", "excess loss", "grads to ε")
-    for c in cols:
-        table.add_column(c, justify="left" if c in ("method", "schedule", "status") else "right")
+    echo_fit(f"{res.model} on {res.data}: n = {res.n}, d = {res.d}")
+    echo_fit(f"optimum F* = {res.optimum_loss:.10g} ({res.optimum_method}); ε = {res.eps:g}")
+    cols = [Column("method"), Column("schedule", optional=3), Column("C", "r", optional=2), Column("seed", "r"),
+            Column("status"), Column("iterations", "r", optional=4), Column("epochs", "r"),
+            Column("sample grads", "r"), Column("flops", "r", optional=5), Column("time s", "r", optional=6),
+            Column("final loss", "r", optional=1), Column("excess loss", "r"), Column("grads to ε", "r")]
+    rows = []
     for r in res.runs:
         f = r.final
-        table.add_row(r.label, r.schedule, _fmt(r.C, ".3g"), str(r.seed), r.status, str(f.iteration),
-                      _fmt(f.epoch, ".3g"), str(f.sample_gradients), _fmt(float(f.flops), ".3g"),
-                      _fmt(f.time_s, ".3g"), _fmt(f.loss, ".6g"), _fmt(f.excess_loss, ".3g"),
-                      _fmt(r.cost_to_reach(res.eps), "d") if res.eps else "—")
-    console.print(table)
+        rows.append((r.label, r.schedule, _fmt(r.C, ".3g"), str(r.seed), r.status, str(f.iteration),
+                     _fmt(f.epoch, ".3g"), str(f.sample_gradients), _fmt(float(f.flops), ".3g"),
+                     _fmt(f.time_s, ".3g"), number(f.loss, 6, wide=wide), number(f.excess_loss, 3, wide=wide),
+                     _fmt(r.cost_to_reach(res.eps), "d") if res.eps else "—"))
+    echo_table(cols, rows, wide=wide)
     for r in res.runs:
         if r.status == "diverged":
-            console.print(f"{r.label} (seed {r.seed}): {r.message}")
+            echo_fit(f"{r.label} (seed {r.seed}): {r.message}")
