@@ -18,6 +18,7 @@ COMMANDS = [
     ["derive"], ["derive", "mlp", "--form", "expanded"], ["derive", "logistic-map", "-n", "4", "--latex"],
     ["derive", "--hessian"],
     ["optimize", "--n", "200", "--d", "3", "--epochs", "2", "--seeds", "0,1"],
+    ["train", "--data", "moons", "--epochs", "2", "--seeds", "0"],
 ]
 
 

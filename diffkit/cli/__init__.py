@@ -10,7 +10,7 @@ from ..errors import DiffkitError
 from .app import app, stderr
 
 # Each module registers its commands on ``app``.
-from . import analyze, derive, optimize, report  # noqa: E402,F401
+from . import analyze, derive, explore, report, train  # noqa: E402,F401
 
 __all__ = ["app", "main"]
 

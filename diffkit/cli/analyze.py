@@ -70,7 +70,7 @@ def compare_cmd(
 
         write_report(c, report, **report_inputs(m))
     if json_out:
-        emit_json(c.to_dict())
+        emit_json(c.to_dict(), "compare")
         return
     _print_comparison(c, wide=wide)
     if report is not None:
@@ -201,7 +201,7 @@ def backprop_cmd(
     m, point = _model(model, expr, wrt, at, depth, dim, sizes, activations, mlp_loss)
     lst = backprop_listing(m, point)
     if json_out:
-        emit_json(lst.to_dict())
+        emit_json(lst.to_dict(), "backprop")
         return
     style = "latex" if latex else "pretty"
     typer.echo("FORWARD")
@@ -243,7 +243,7 @@ def check_cmd(
         m = m.__class__(**{**m.__dict__, "defaults": {**m.defaults, **point}})
     res = check_claims(m, text, points=points, seed=seed)
     if json_out:
-        emit_json(res.to_dict())
+        emit_json(res.to_dict(), "check")
     else:
         for c in res.claims:
             mark = "ok   " if c.ok else "WRONG"
@@ -292,7 +292,7 @@ def swell_cmd(
 
     rows = swell_table(max_n)
     if json_out:
-        emit_json({"rows": [r.to_dict() for r in rows]})
+        emit_json({"rows": [r.to_dict() for r in rows]}, "swell")
         return
     typer.echo("Operation counts for l_n and d l_n/dx (convention: diffkit.analysis.counting)")
     cols = [Column(c, "r") for c in ("n", "l_n", "naive d/dx", "expanded d/dx", "d/dx after CSE", "tape fwd",

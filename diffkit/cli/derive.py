@@ -41,12 +41,12 @@ def derive_cmd(
     d = derive_gradient(m, form=form)
     hess = hessian(m) if show_hessian else None
     if json_out:
-        out = d.to_dict()
+        out = {**d.to_dict(), "hessian": None}
         if hess is not None:
             names = list(m.wrt)
             out["hessian"] = {a: {b: {"text": render.text(hess[i, j]), "latex": render.latex(hess[i, j])}
                                   for j, b in enumerate(names)} for i, a in enumerate(names)}
-        emit_json(out)
+        emit_json(out, "derive")
         return
     style = "latex" if latex else "pretty"
     r = d.rendered(style)

@@ -107,6 +107,6 @@ def report_cmd(
     if json_out:
         emit_json({"html": str(w.html), "pdf": str(w.pdf), "model": m.name,
                    "equations": len(w.document.equations()), "figures": len(w.document.figures()),
-                   "sections": [s.title for s in w.document.sections]})
+                   "sections": [s.title for s in w.document.sections]}, "report")
         return
     typer.echo(f"Report written to {w.html} and {w.pdf}")

@@ -37,7 +37,7 @@ from ..errors import BadInput
 #: Step-size schedules.  k = 1, 2, ... counts the updates; C is the scale.
 SCHEDULES: dict[str, str] = {
     "constant": "α_k = C",
-    "c/k": "α_k = C/k (the lecture's schedule; Robbins–Monro)",
+    "c/k": "α_k = C/(k + k₀) (the lecture's C/k; k₀ = 0 unless given, Bottou–Curtis–Nocedal's β/(γ + k))",
     "c/sqrt(k)": "α_k = C/√k",
     "bottou": "α_k = C/(1 + Cλ(k − 1)) (Bottou's γ₀/(1 + γ₀λt), t = updates already made)",
 }
@@ -99,16 +99,22 @@ class Schedule:
     lam : float, default 0.0
         λ in Bottou's schedule (≥ 0; with 0 it is constant).  :func:`diffkit.optim.study`
         passes the regularisation strength.
+    k0 : float, default 0.0
+        Offset of the clock for ``c/k`` and ``c/sqrt(k)``: α_k = C/(k + k₀), C/√(k + k₀) (≥ 0).
+        A large C (Cμ > ½, which the O(1/k) rate needs) with k₀ ≈ C·mean‖xᵢ‖² keeps the first
+        steps stable while the tail is still the lecture's C/k.
     """
 
     kind: str = "c/k"
     C: float = 1.0
     lam: float = 0.0
+    k0: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", schedule_name(self.kind))
         object.__setattr__(self, "C", _finite("step-size scale C", self.C, positive=True))
         object.__setattr__(self, "lam", _finite("λ (lam)", self.lam, nonneg=True))
+        object.__setattr__(self, "k0", _finite("schedule offset k0", self.k0, nonneg=True))
 
     def steps(self, start: int, count: int) -> np.ndarray:
         """α_{start+1}, ..., α_{start+count} as a float64 array."""
@@ -116,9 +122,9 @@ class Schedule:
         if self.kind == "constant":
             return np.full(count, self.C)
         if self.kind == "c/k":
-            return self.C / k
+            return self.C / (k + self.k0) if self.k0 else self.C / k
         if self.kind == "c/sqrt(k)":
-            return self.C / np.sqrt(k)
+            return self.C / np.sqrt(k + self.k0)
         return self.C / (1.0 + self.C * self.lam * (k - 1.0))
 
     def __str__(self) -> str:
@@ -146,8 +152,10 @@ class RunConfig:
     gtol : float, default 1e-10
         Stop with status "converged" once ‖∇F(W)‖ ≤ gtol·‖∇F(W₀)‖ (checked every GD step and at
         every recorded point for SGD).  0 disables.
-    diverge_factor : float, default 1e10
-        Stop with status "diverged" once the loss is non-finite or exceeds this × the initial loss.
+    diverge_factor : float, default 1.0
+        Stop with status "diverged" once the loss is non-finite, or exceeds this × the initial
+        loss at the end of an epoch: by default, as soon as a pass leaves the run worse than where
+        it started (and anywhere at 10¹⁰ × the initial loss).
     history_points : int, default 40
         Log-spaced iterations at which loss is recorded, besides every epoch end.
     timing : bool, default True
@@ -155,6 +163,11 @@ class RunConfig:
     fast : bool, default True
         Allow exact fast paths for least squares (blocked single-sample SGD; a full gradient
         with reused buffers for GD).  The iterates are the same up to rounding.
+    init : {"zeros", "glorot", "he"}, default "zeros"
+        Initial weights W₀ (see :data:`diffkit.optim.network.INITS`), drawn from the run's seed.
+    patience : int, default 0
+        Early stopping: stop (status "early_stopped", keeping the best weights) once the
+        validation loss has not improved for this many epochs.  0 disables; needs validation data.
     """
 
     method: str
@@ -164,10 +177,12 @@ class RunConfig:
     sampling: str = "replacement"
     lam: float = 0.0
     gtol: float = 1e-10
-    diverge_factor: float = 1e10
+    diverge_factor: float = 1.0
     history_points: int = 40
     timing: bool = True
     fast: bool = True
+    init: str = "zeros"
+    patience: int = 0
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -181,10 +196,13 @@ class RunConfig:
         object.__setattr__(self, "lam", _finite("λ (lam)", self.lam, nonneg=True))
         object.__setattr__(self, "gtol", _finite("gtol", self.gtol, nonneg=True))
         f = _finite("diverge_factor", self.diverge_factor, positive=True)
-        if f <= 1:
-            raise BadInput(f"diverge_factor must be > 1, got {self.diverge_factor!r}")
+        if f < 1:
+            raise BadInput(f"diverge_factor must be ≥ 1, got {self.diverge_factor!r}")
         object.__setattr__(self, "diverge_factor", f)
         object.__setattr__(self, "history_points", _int("history_points", self.history_points, 2, 10**5))
+        if self.init not in ("zeros", "glorot", "he"):
+            raise BadInput(f"unknown initialisation {self.init!r}; choose zeros, glorot or he")
+        object.__setattr__(self, "patience", _int("patience", self.patience, 0, 10**6))
 
     def effective_batch(self, n: int) -> int:
         """Samples per step: n for GD, 1 for SGD, min(batch, n) for minibatch."""

@@ -35,7 +35,9 @@ class Dataset:
     """Features ``X`` (n × d), target ``y`` (n,), column names and where they came from.
 
     ``truth`` holds the generating parameters of synthetic data (not the empirical optimum,
-    which :func:`diffkit.optim.solve_optimum` computes), or None.
+    which :func:`diffkit.optim.solve_optimum` computes), or None.  ``labels`` marks a
+    classification data set: ``y`` holds class indices 0..K−1 and ``labels`` the K original
+    class values (see :func:`as_classes`).
     """
 
     X: np.ndarray
@@ -44,6 +46,7 @@ class Dataset:
     target: str = "y"
     source: str = ""
     truth: np.ndarray | None = None
+    labels: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         X = np.ascontiguousarray(self.X, dtype=np.float64)
@@ -56,6 +59,12 @@ class Dataset:
             raise BadInput(f"{X.shape[1]} feature columns but {len(self.features)} names")
         if not (np.isfinite(X).all() and np.isfinite(y).all()):
             raise BadInput("the data contain NaN or infinite values")
+        if self.labels is not None:
+            k = len(self.labels)
+            if k < 2 or not np.all((y == np.round(y)) & (y >= 0) & (y < k)):
+                raise BadInput(f"a classification data set needs ≥ 2 classes and targets 0..K−1; got {k} labels")
+            object.__setattr__(self, "labels", tuple(float(v) for v in self.labels))
+        X, y = X.view(), y.view()  # read-only views: the caller's own arrays stay writeable
         for a in (X, y):
             a.flags.writeable = False
         object.__setattr__(self, "X", X)
@@ -69,6 +78,50 @@ class Dataset:
     @property
     def d(self) -> int:
         return self.X.shape[1]
+
+    @property
+    def classes(self) -> int | None:
+        """Number of classes K, or None for a regression data set."""
+        return None if self.labels is None else len(self.labels)
+
+    def subset(self, idx: np.ndarray, what: str) -> "Dataset":
+        """The rows ``idx`` (e.g. a split), keeping names and labels."""
+        return Dataset(self.X[idx], self.y[idx], self.features, self.target, f"{self.source} [{what}]",
+                       labels=self.labels)
+
+
+def as_classes(data: Dataset, *, binary: bool = False) -> Dataset:
+    """``data`` with its target recoded as class indices 0..K−1 (sorted original values).
+
+    The target must take integer values (class labels such as 0/1, 2/4 or 0..9); ``binary``
+    requires exactly two classes.
+
+    >>> ds = Dataset(np.zeros((4, 1)), np.array([4.0, 2.0, 2.0, 4.0]), ("x",), "label")
+    >>> c = as_classes(ds, binary=True)
+    >>> c.y.tolist(), c.labels
+    ([1.0, 0.0, 0.0, 1.0], (2.0, 4.0))
+    """
+    if data.labels is not None:
+        if binary and len(data.labels) != 2:
+            raise BadInput(f"this model is a binary classifier but the target {data.target!r} has "
+                           f"{len(data.labels)} classes; use mlp --mlp-loss cross-entropy with one output per class")
+        return data
+    y = data.y
+    values = np.unique(y)
+    if not np.all(values == np.round(values)):
+        bad = next(v for v in values if v != round(v))
+        raise BadInput(f"a classifier needs class labels as its target, but {data.target!r} has the value {bad:g}; "
+                       "give integer labels (0/1, or 0..K−1)")
+    if len(values) < 2:
+        raise BadInput(f"the target {data.target!r} has a single class ({values[0]:g}); a classifier needs two or more")
+    if len(values) > 1000:
+        raise BadInput(f"the target {data.target!r} has {len(values)} distinct values; a classifier allows ≤ 1000 classes")
+    if binary and len(values) != 2:
+        raise BadInput(f"this model is a binary classifier but the target {data.target!r} has {len(values)} classes; "
+                       "use mlp --mlp-loss cross-entropy with one output per class")
+    idx = np.searchsorted(values, y).astype(np.float64)
+    return Dataset(data.X, idx, data.features, data.target, data.source, data.truth,
+                   labels=tuple(float(v) for v in values))
 
 
 def make_data(kind: str = "linear-regression", *, n: int = 1000, d: int = 10, noise: float = 0.1,
@@ -177,8 +230,10 @@ def load_csv(path: str | Path, *, target: str, features: tuple[str, ...] | None 
             try:
                 v = float(cell)
             except ValueError:
-                shown = "an empty cell" if not cell else repr(cell)
-                raise BadInput(f"{p.name}: row {ln}, column {header[j]!r}: {shown} is not a number") from None
+                shown = "an empty cell" if not cell else repr(cell[:40])
+                role = (" (the target: class labels must be numbers such as 0/1 or 0..K−1)"
+                        if header[j] == target else "")
+                raise BadInput(f"{p.name}: row {ln}, column {header[j]!r}: {shown} is not a number{role}") from None
             if not math.isfinite(v):
                 raise BadInput(f"{p.name}: row {ln}, column {header[j]!r}: {cell!r} is not a finite number "
                                "(NaN and infinity are not allowed; drop or impute the row)")

@@ -174,6 +174,20 @@ class SymbolicGradient:
         m = cols[0].shape[0]
         return np.array([np.sum(np.broadcast_to(g, (m,))) for g in self._fs(*w, *cols)], dtype=np.float64)
 
+    def loss_of(self, w: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+        """Σᵢ lᵢ(w) over other rows (X, y) with the same columns (e.g. a validation set)."""
+        X = np.asarray(X, dtype=np.float64)
+        # the per-sample loss, vectorised over the rows (the matrix form is sized for the training rows)
+        cols = [X[:, j] for j in range(X.shape[1])] + [np.asarray(y, dtype=np.float64)]
+        v = self._sample_loss(*w, *cols)
+        return float(np.sum(np.broadcast_to(v, cols[0].shape)))
+
+    def to_model_order(self, w: np.ndarray) -> np.ndarray:
+        return np.asarray(w, dtype=np.float64)
+
+    def from_model_order(self, w: np.ndarray) -> np.ndarray:
+        return np.asarray(w, dtype=np.float64)
+
     def loss_sum(self, w: np.ndarray) -> float:
         """Σᵢ lᵢ(w) over every sample."""
         if self.form == "matrix":
@@ -197,14 +211,31 @@ class SymbolicGradient:
 
 
 class Objective:
-    """F(W) = (1/n) Σᵢ lᵢ(W) + λ·½‖W‖² and its gradient on all the data.
+    """F(W) = (1/n) Σᵢ lᵢ(W) + λ·½‖W‖² and its gradient on all the (training) data.
 
     Used for the history (loss at recorded iterations), the convergence test and the optimum,
     so every run of a study is measured by the same code whatever its gradient source.
+    ``val``/``test`` are held-out data sets measured by :meth:`metrics` (mean loss, accuracy).
     """
 
-    def __init__(self, source: SymbolicGradient, lam: float) -> None:
+    def __init__(self, source, lam: float, *, val: Dataset | None = None, test: Dataset | None = None) -> None:
         self.source, self.lam, self.n = source, float(lam), source.data.n
+        self.val, self.test = val, test
+        self.classifier = source.data.labels is not None
+
+    def metrics(self, w: np.ndarray, which: str) -> tuple[float | None, float | None]:
+        """(mean per-sample loss, accuracy or None) of the weights ``w`` (source layout) on a split."""
+        data = {"train": self.source.data, "val": self.val, "test": self.test}[which]
+        if data is None:
+            return None, None
+        with np.errstate(all="ignore"):
+            loss = self.source.loss_of(w, data.X, data.y) / data.n
+            acc = None
+            if self.classifier:
+                from .network import predict_classes
+                pred = predict_classes(self.source, w, data.X)
+                acc = None if pred is None else float(np.mean(pred == data.y))
+        return float(loss), acc
 
     def loss(self, w: np.ndarray) -> float:
         with np.errstate(all="ignore"):

@@ -1,4 +1,5 @@
-"""One optimisation run: GD, single-sample SGD or minibatch SGD from W₀ = 0 (the lecture's start).
+"""One optimisation run: GD, single-sample SGD or minibatch SGD from W₀ (0, the lecture's start, or
+seeded Glorot/He weights for networks).
 
 The runner draws every index from one ``np.random.Generator`` seeded with ``seed`` *before* it
 asks the gradient source for anything, so two sources (SymPy, engine) given the same seed and
@@ -6,9 +7,15 @@ schedule make the same updates and their iterates agree up to rounding.
 
 Recording: the loss is evaluated (untimed, uncounted) at iteration 0, at about
 ``history_points`` log-spaced iterations, after every epoch (log-spaced epochs beyond 200), and
-where the run stops.  Stopping: "diverged" when the iterate or the loss is non-finite or the loss
-exceeds ``diverge_factor`` × the initial loss; "converged" when ‖∇F‖ ≤ gtol·‖∇F(W₀)‖ (every GD
-step, at recorded points for SGD); "max_epochs" when the budget runs out.
+where the run stops; the validation loss and accuracy are recorded with it.  Stopping: "diverged"
+when the iterate or the loss is non-finite, or the loss is above ``diverge_factor`` × the initial
+loss at the end of an epoch (by default: worse than where it started), or above 10¹⁰ × the
+initial loss anywhere; "converged" when ‖∇F‖ ≤ gtol·‖∇F(W₀)‖ (every GD step, at recorded points for SGD);
+"early_stopped" when the validation loss has not improved for ``patience`` epochs (the best
+weights are kept); "max_epochs" when the budget runs out.
+
+W₀ comes from a second stream of the seed (``SeedSequence([seed, 1])``), so the sample indices
+of a seed do not depend on the initialisation scheme.
 """
 
 from __future__ import annotations
@@ -27,6 +34,9 @@ from .results import HistoryPoint, RunResult
 #: Steps between finiteness checks of the iterate (the cheap part of divergence detection);
 #: the blocked fast path gets longer segments so its batched chunks stay full.
 CHECK_EVERY = 1024
+
+#: A loss this many times the initial one, at any recorded point, is a blow-up.
+BLOWUP = 1e10
 CHECK_EVERY_FAST = 16384
 
 
@@ -84,25 +94,38 @@ def run(source: GradientSource, objective: Objective, config: RunConfig, *, seed
             flops_of[batch] = int(fl(batch)) if fl is not None else 0
         return flops_of[batch]
 
-    w = np.zeros(len(param_names))
+    from .network import initial_params
+
+    model = getattr(source, "model", None) or objective.source.model
+    w0 = initial_params(model, config.init, np.random.default_rng(np.random.SeedSequence([int(seed), 1])))
+    to_src = getattr(source, "from_model_order", None)
+    w = np.array(to_src(w0) if to_src is not None else w0, dtype=np.float64)
     f0 = objective.loss(w)
+    # diverged: worse than the start at an epoch's end (a transient inside the first epoch of SGD is
+    # allowed to recover), or a blow-up by orders of magnitude anywhere
     limit = config.diverge_factor * (abs(f0) if f0 != 0 else 1.0)
+    blowup = max(limit, BLOWUP * (abs(f0) if f0 != 0 else 1.0))
     g0 = float(np.linalg.norm(objective.grad(w)))
     gstop = config.gtol * g0
-    history = [HistoryPoint(0, 0.0, 0, 0, 0.0 if config.timing else None, f0, f0 - optimum_loss)]
+    has_val = getattr(objective, "val", None) is not None
+    v0, a0 = objective.metrics(w, "val") if has_val else (None, None)
+    history = [HistoryPoint(0, 0.0, 0, 0, 0.0 if config.timing else None, f0, f0 - optimum_loss, v0, a0)]
     k = samples = total_flops = 0
     elapsed = 0.0
     status, message = "max_epochs", f"ran the full budget of {config.epochs} epochs"
-    stop = g0 == 0.0
+    stop = g0 == 0.0 or not math.isfinite(f0)
+    best = {"val": v0 if v0 is not None else math.inf, "w": w.copy(), "epoch": 0, "k": 0}
 
     def record() -> float:
         loss = objective.loss(w)
+        vl, va = objective.metrics(w, "val") if has_val else (None, None)
         history.append(HistoryPoint(k, samples / n, samples, total_flops,
-                                    elapsed if config.timing else None, loss, loss - optimum_loss))
+                                    elapsed if config.timing else None, loss, loss - optimum_loss, vl, va))
         return loss
 
     if stop:
-        status, message = "converged", "the gradient is zero at W₀"
+        status, message = ("converged", "the gradient is zero at W₀") if math.isfinite(f0) else \
+            ("diverged", f"the loss is not finite at W₀ ({f0})")
     mi = 0  # next checkpoint index
     with np.errstate(all="ignore"):
         for _epoch in range(config.epochs):
@@ -155,18 +178,35 @@ def run(source: GradientSource, objective: Objective, config: RunConfig, *, seed
                 elif at_mark:
                     mi += 1
                     loss = record()
-                    if not math.isfinite(loss) or loss > limit:
+                    if not math.isfinite(loss) or loss > blowup or (k % m == 0 and loss > limit):
                         status, stop = "diverged", True
-                        message = (f"diverged at iteration {k}: loss {loss:.6g} "
-                                   f"(initial loss {f0:.6g}; limit {config.diverge_factor:g}× initial)")
+                        message = (f"diverged at iteration {k} (epoch {k / m:.3g}): loss {loss:.6g} against "
+                                   f"{f0:.6g} at the start")
+                    elif has_val and k % m == 0 and config.patience:
+                        vl = history[-1].val_loss
+                        if vl is not None and vl < best["val"]:
+                            best.update(val=vl, w=w.copy(), epoch=k // m, k=k)
+                        elif k // m - best["epoch"] >= config.patience:
+                            status, stop = "early_stopped", True
+                            message = (f"stopped at epoch {k // m}: the validation loss has not improved for "
+                                       f"{config.patience} epochs; kept the weights of epoch {best['epoch']} "
+                                       f"(validation loss {best['val']:.6g})")
                     elif config.method != "gd" and gstop > 0 and \
                             float(np.linalg.norm(objective.grad(w))) <= gstop:
                         status, stop = "converged", True
                         message = f"‖∇F‖ ≤ {config.gtol:g}·‖∇F(W₀)‖ at iteration {k}"
     if history[-1].iteration != k:
         record()
+    if status == "early_stopped":
+        w = best["w"]
+    _, train_acc = objective.metrics(w, "train") if objective.classifier else (None, None)
+    test_loss, test_acc = objective.metrics(w, "test") if getattr(objective, "test", None) is not None \
+        else (None, None)
+    to_model = getattr(source, "to_model_order", None)
+    final = to_model(w) if to_model is not None else w
     return RunResult(
         method=config.method, schedule=config.schedule.kind, C=config.schedule.C, seed=int(seed),
         batch=b, sampling=config.sampling if config.method != "gd" else "full",
         gradient=getattr(source, "name", type(source).__name__), status=status, message=message,
-        param_names=tuple(param_names), params=tuple(float(v) for v in w), history=tuple(history))
+        param_names=tuple(param_names), params=tuple(float(v) for v in final), history=tuple(history),
+        init=config.init, train_accuracy=train_acc, test_loss=test_loss, test_accuracy=test_acc)

@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
+
 from ..errors import BadInput
 from ..model import Model
 
@@ -97,3 +99,132 @@ def report_study(model: Model | None = None, settings: StudySettings | None = No
     # step sizes: the optimiser's defaults (1/L for GD; C = 1/μ for C/k, see optim.default_C)
     return study(m, data, methods=tuple(methods), epochs=s.epochs, batch=s.batch,
                  seeds=s.seeds, eps=s.eps, timing=s.timing)
+
+
+# -- figures a study's CLI writes (--plot): they only read result objects ----------------------
+_XLABEL = {"iteration": "iterations k (parameter updates)", "epoch": "passes over the data (epochs)",
+           "sample_gradients": "sample gradients evaluated", "flops": "flops (diffkit.optim.cost convention)",
+           "time_s": "wall time (s)"}
+
+
+def convergence_figure(study, *, x: str = "epoch"):
+    """Excess loss F − F* against ``x`` (any :data:`diffkit.optim.results.X_AXES` field): median over
+    seeds as a line, min–max band; with a validation set, a second panel of validation loss."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    from ..optim import median_curve
+    from ..optim.results import x_axis
+    from .figures import _RC, COLORS, FLOOR, _floor, _time_curve
+
+    x = x_axis(x)
+    has_val = any(h.val_loss is not None for r in study.runs for h in r.history)
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(6.4, 3.6 if not has_val else 6.4), dpi=100)
+        axes = fig.subplots(2 if has_val else 1, 1, squeeze=False)[:, 0]
+        for label, runs in study.by_method().items():
+            color = COLORS.get(label.split("(")[0], "#9467bd")
+            panels = [(axes[0], "excess_loss")] + ([(axes[1], "val_loss")] if has_val else [])
+            for ax, y in panels:
+                if x == "time_s" and y == "excess_loss":
+                    cur = _time_curve(runs)
+                else:
+                    cur = median_curve(runs, x=x, y=y, spread=(0.0, 100.0))
+                xs = np.asarray(cur["x"], dtype=float)
+                keep = xs > 0
+                if not keep.any():
+                    continue
+                lo, hi, med = (np.asarray(cur[k], dtype=float) for k in ("lo", "hi", "median"))
+                if y == "excess_loss":
+                    lo, hi, med = _floor(lo), _floor(hi), _floor(med)
+                ax.fill_between(xs[keep], lo[keep], hi[keep], color=color, alpha=0.2, lw=0)
+                ax.plot(xs[keep], med[keep], color=color, lw=1.7, label=f"{label} (median of {len(runs)} seeds)")
+        axes[0].set_ylabel("excess training loss F − F*")
+        axes[0].set_ylim(bottom=FLOOR / 3)
+        axes[0].set_title(f"{study.model} on {study.data.split(' (')[0]}: convergence; band min–max over seeds")
+        if has_val:
+            axes[1].set_ylabel("validation loss (mean)")
+        for ax in axes:
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel(_XLABEL[x])
+        axes[-1].legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
+        fig.set_layout_engine("constrained")
+    return fig
+
+
+def sensitivity_figure(sweep):
+    """Final (solid) and best (dashed) training loss against the step-size scale C, per method:
+    median over seeds, min–max band; diverged grid points are marked × at the top."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    from .figures import _RC, COLORS
+
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(6.4, 3.8), dpi=100)
+        ax = fig.add_subplot()
+        top = []
+        for m, pts in sweep.by_method().items():
+            color = COLORS.get(m, "#9467bd")
+            Cs = np.array([q.C / sweep.default_C[m] for q in pts])
+            fin = [q.stats("final") for q in pts]
+            med = np.array([s["median"] for s in fin])
+            ok = np.array([q.diverged == 0 for q in pts])
+            lab = sweep.labels.get(m, m)
+            if ok.any():
+                ax.fill_between(Cs[ok], [s["min"] for s, o in zip(fin, ok) if o], [s["max"] for s, o in zip(fin, ok) if o],
+                                color=color, alpha=0.18, lw=0)
+                ax.plot(Cs[ok], med[ok], "o-", color=color, lw=1.6, ms=3.5,
+                        label=f"{lab}: final loss (median of {len(pts[0].seeds)} seeds)")
+                best = np.array([q.stats("best")["median"] for q in pts])
+                ax.plot(Cs[ok], best[ok], "--", color=color, lw=1.0, label=f"{lab}: best loss")
+                top.append(np.nanmax(med[ok]))
+            bad = Cs[~ok]
+            if len(bad):
+                ax.plot(bad, np.full(len(bad), np.nan), "x", color=color)
+                top.append(None)
+        finite = [t for t in top if t is not None and np.isfinite(t)]
+        ymax = max(finite) * 1.5 if finite else 1.0
+        for m, pts in sweep.by_method().items():
+            bad = [q.C / sweep.default_C[m] for q in pts if q.diverged]
+            if bad:
+                ax.plot(bad, np.full(len(bad), ymax), "x", color=COLORS.get(m, "#9467bd"), ms=7, mew=1.6,
+                        label=f"{sweep.labels.get(m, m)}: diverged (some seeds)")
+        ax.axhline(sweep.optimum_loss, color="#555555", lw=0.9, ls=":", label=f"F* = {sweep.optimum_loss:.6g}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("step-size scale C / default C of the method")
+        ax.set_ylabel("training loss F")
+        ax.set_title(f"Step-size sensitivity: {sweep.model} on {sweep.data.split(' (')[0]}")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False, fontsize=7.5)
+        fig.set_layout_engine("constrained")
+    return fig
+
+
+def save_figure(fig, path) -> None:
+    """Write ``fig`` as SVG or PNG (by suffix) atomically: a temporary file beside ``path``, then a rename,
+    so a failure never leaves a partial file or destroys an earlier one."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    import matplotlib
+
+    from ..errors import BadInput, ComputationError
+    from .figures import _RC
+
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("svg", "png"):
+        raise BadInput(f"a figure is written as .svg or .png, not {path.name!r}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent) or ".")
+    try:
+        with os.fdopen(fd, "wb") as f, matplotlib.rc_context(_RC):
+            fig.savefig(f, format=fmt, metadata={"Date": None} if fmt == "svg" else None, dpi=150)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ComputationError(f"cannot write the figure {str(path)!r}: {exc.strerror or exc}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

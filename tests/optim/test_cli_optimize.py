@@ -3,7 +3,6 @@ import json
 import pytest
 
 from diffkit.cli import main
-from diffkit.cli import optimize as _register  # noqa: F401  (until diffkit.cli imports it itself)
 
 SMALL = ["--n", "200", "--d", "3", "--epochs", "3"]
 
@@ -50,7 +49,7 @@ def test_json_matches_the_normal_equations(capsys):
 
 
 def test_table_output(capsys):
-    rc, out, err = run_cli(capsys, "optimize", *SMALL, "--methods", "gd,sgd", "--eps", "0.5")
+    rc, out, err = run_cli(capsys, "optimize", *SMALL, "--methods", "gd,sgd", "--eps", "0.5", "--wide")
     assert rc == 0
     for word in ("method", "schedule", "status", "iterations", "sample grads", "flops", "excess loss",
                  "normal equations", "gd", "sgd", "c/k", "constant"):
@@ -73,7 +72,7 @@ def test_csv_input(capsys, tmp_path):
     p.write_text("x1,x2,target\n" + "\n".join(f"{i % 7},{(i * 3) % 5},{i % 7 - 2 * ((i * 3) % 5)}"
                                               for i in range(60)))
     rc, out, err = run_cli(capsys, "optimize", "--data", str(p), "--target", "target", "--methods", "gd",
-                           "--epochs", "400", "--json")
+                           "--epochs", "400", "--val", "0", "--test", "0", "--no-standardize", "--no-intercept", "--json")
     assert rc == 0, err
     data = json.loads(out)
     assert data["n"] == 60 and data["d"] == 2

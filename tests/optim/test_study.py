@@ -22,7 +22,7 @@ def test_study_result_layout(lr_small):
     assert {"method", "schedule", "seed", "batch", "status", "final", "history"} <= set(run)
     assert {"loss", "excess_loss", "params"} <= set(run["final"])
     assert set(run["history"][0]) == {"iteration", "epoch", "sample_gradients", "flops", "time_s", "loss",
-                                      "excess_loss"}
+                                      "excess_loss", "val_loss", "val_accuracy"}
     assert run["history"][0]["time_s"] is None
     # excess loss is measured against the optimum the study reports
     for r in d["runs"]:
@@ -62,8 +62,10 @@ def test_model_without_closed_form_uses_best_seen_loss():
     assert res.optimum_method == "best-seen"
     assert res.optimum_loss == min(h.loss for r in res.runs for h in r.history)
     assert min(h.excess_loss for r in res.runs for h in r.history) == 0.0
+    from diffkit import model_from_expr
+    user = model_from_expr("(y - w*x)**2", wrt="w")
     with pytest.raises(BadInput, match="give C"):
-        study(model, ds, methods=["gd"], epochs=1)
+        study(user, ds, methods=["gd"], epochs=1)
 
 
 def test_bottou_schedule_with_regulariser(lr_small):

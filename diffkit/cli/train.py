@@ -1,0 +1,387 @@
+"""``diffkit train`` (alias ``optimize``): GD vs SGD vs minibatch SGD on any built-in model and data set,
+with held-out data, step-size sweeps, plots, and runs spread over processes or a Dask cluster.
+
+Parses options, calls the library (:func:`diffkit.optim.study`, :func:`diffkit.optim.sweep.sweep`),
+formats the result; no maths here.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import BadInput
+from .app import ActsOpt, MlpLossOpt, SizesOpt, app, emit_json, finite_float
+
+_SYNTHETIC = ("linear-regression", "logistic-regression")
+_CLASSIFIERS = ("logistic-regression", "ridge-sigmoid")
+
+
+def _per_method(text: Optional[str], option: str, convert):
+    """``value`` for every method, or ``gd=value,sgd=value`` per method; None stays None."""
+    if text is None:
+        return None
+    text = text.strip()
+    if "=" not in text:
+        return convert(text)
+    out = {}
+    for piece in text.split(","):
+        name, eq, value = (p.strip() for p in piece.partition("="))
+        if not eq or not name or not value:
+            raise BadInput(f"{option} expects a value or method=value pairs (e.g. gd=0.5,sgd=0.1), got {piece!r}")
+        if name in out:
+            raise BadInput(f"{option}: method {name!r} is given twice")
+        out[name] = convert(value)
+    return out
+
+
+def _number(option: str):
+    def conv(v: str) -> float:
+        return finite_float(v, f"{option}: {v!r}")
+    return conv
+
+
+def _int(option: str):
+    def conv(v: str) -> int:
+        if not v.strip().isdigit():
+            raise BadInput(f"{option} expects a positive integer, got {v[:40]!r}")
+        return int(v)
+    return conv
+
+
+def parse_seeds(text: str, option: str = "--seeds") -> tuple[int, ...]:
+    """``0,1,2`` or ``0..9`` (or both, ``0..4,10``) into a tuple of non-negative integers (≤ 1000 of them)."""
+    out: list[int] = []
+    for piece in text.split(","):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if ".." in piece:
+            lo, _, hi = piece.partition("..")
+            if not (lo.strip().isdigit() and hi.strip().isdigit()) or int(lo) > int(hi):
+                raise BadInput(f"{option}: {piece[:40]!r} is not a range such as 0..9")
+            if int(hi) - int(lo) >= 1000:
+                raise BadInput(f"{option}: {piece[:40]!r} has more than 1000 seeds")
+            out += range(int(lo), int(hi) + 1)
+        elif piece.isdigit():
+            out.append(int(piece))
+        else:
+            raise BadInput(f"{option} expects non-negative integers or a range, e.g. 0,1,2 or 0..9; got {piece[:40]!r}")
+    if not out:
+        raise BadInput(f"{option} needs at least one seed, e.g. {option} 0..4")
+    if len(out) > 1000:
+        raise BadInput(f"{option}: at most 1000 seeds, got {len(out)}")
+    return tuple(out)
+
+
+def _fmt(v, spec: str = ".4g") -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    return format(v, spec)
+
+
+def _check_plot(path: Optional[Path]) -> Optional[Path]:
+    if path is None:
+        return None
+    if path.suffix.lower() not in (".svg", ".png"):
+        raise BadInput(f"--plot {str(path)!r}: the file must end in .svg or .png")
+    if path.exists() and path.is_dir():
+        raise BadInput(f"--plot {str(path)!r} is a folder; give a file name ending in .svg or .png")
+    if not path.parent.exists():
+        raise BadInput(f"--plot {str(path)!r}: the folder {str(path.parent)!r} does not exist")
+    return path
+
+
+def load_data(data: Optional[str], target: Optional[str], *, model: str, n: int, d: int, noise: float,
+              condition: float, data_seed: int):
+    """The Dataset named by ``--data`` (bundled name, CSV, .npy) or synthetic data; and whether it is real."""
+    from ..datasets import canonical, load
+    from ..optim import load_csv, make_data
+
+    if data is not None:
+        if canonical(data) is not None and not Path(data).exists():
+            if target is not None:
+                raise BadInput(f"--target does not apply to the bundled data set {data!r} (it knows its target)")
+            return load(data, seed=data_seed), True
+        if target is None:
+            raise BadInput("--data needs --target, the name of the target column "
+                           "(or name a bundled data set: diabetes, breast-cancer, digits, moons)")
+        if str(data).endswith(".npy"):
+            from ..optim.stream import load_npy
+            return load_npy(data, target=target), True
+        return load_csv(data, target=target), True
+    if target is not None:
+        raise BadInput("--target only applies with --data")
+    if model not in _SYNTHETIC:
+        raise BadInput(f"synthetic data exist for {', '.join(_SYNTHETIC)}; give --data for model {model!r} "
+                       "(e.g. --data moons)")
+    return make_data(model, n=n, d=d, noise=noise, seed=data_seed, condition=condition), False
+
+
+def build_model(model: str, ds, *, sizes, activations, mlp_loss, intercept: bool):
+    """The built-in model with its widths taken from the data (the data recoded as classes if it classifies)."""
+    from .. import builtin
+    from ..optim.data import as_classes
+    from .app import resolve_model
+
+    if model == "mlp":
+        m = resolve_model("mlp", None, None, sizes=sizes, activations=activations, mlp_loss=mlp_loss) \
+            if sizes is not None else None
+        if m is None:  # widths from the data: d inputs, 16 hidden, one output per class (or 1)
+            k = ds.classes or (len(set(ds.y.tolist())) if (mlp_loss == "cross-entropy") else None)
+            out = 1 if (k is None or k == 2) else k
+            acts = activations or "tanh,identity"
+            m = resolve_model("mlp", None, None, sizes=f"{ds.d},16,{out}", activations=acts, mlp_loss=mlp_loss)
+        if m.spec["loss"] == "cross-entropy" or ds.labels is not None:
+            ds = as_classes(ds, binary=m.spec["sizes"][-1] == 1 and m.spec["loss"] == "cross-entropy")
+        return m, ds
+    if sizes is not None or activations is not None or mlp_loss is not None:
+        raise BadInput(f"--sizes/--activations/--mlp-loss apply to the mlp model, not {model!r}")
+    if model in _CLASSIFIERS:
+        ds = as_classes(ds, binary=True)
+    if model == "ridge-sigmoid":
+        if ds.d != 1:
+            raise BadInput(f"ridge-sigmoid has one input x, but the data have {ds.d} feature columns")
+        return builtin("ridge-sigmoid"), ds
+    if model in _SYNTHETIC:
+        return builtin(model, d=ds.d), ds
+    return builtin(model), ds
+
+
+@app.command("train")
+def train(
+    model: Annotated[str, typer.Argument(help="Built-in model: linear-regression, logistic-regression, "
+                                              "ridge-sigmoid or mlp.")] = "linear-regression",
+    data: Annotated[Optional[str], typer.Option(
+        "--data", help="A bundled data set (diabetes, breast-cancer, digits, moons), a CSV file with a header "
+                       "row, or a .npy array; default: synthetic data (--n, --d, --noise, --condition).")] = None,
+    target: Annotated[Optional[str], typer.Option("--target", help="Target column of a CSV (name) or .npy "
+                                                                   "(index).")] = None,
+    sizes: SizesOpt = None, activations: ActsOpt = None, mlp_loss: MlpLossOpt = None,
+    n: Annotated[int, typer.Option("--n", help="Synthetic data: samples.")] = 1000,
+    d: Annotated[int, typer.Option("--d", help="Synthetic data: features.")] = 10,
+    noise: Annotated[float, typer.Option("--noise", help="Synthetic regression noise (std).")] = 0.1,
+    condition: Annotated[float, typer.Option("--condition", help="Synthetic feature covariance condition "
+                                                                 "number.")] = 1.0,
+    data_seed: Annotated[int, typer.Option("--data-seed", help="Seed of the synthetic (or moons) data.")] = 0,
+    val: Annotated[Optional[float], typer.Option(
+        "--val", help="Fraction held out for validation (recorded during the runs). Default 0.2 with --data, "
+                      "0 for synthetic data.")] = None,
+    test: Annotated[Optional[float], typer.Option(
+        "--test", help="Fraction held out for the final test. Default 0.2 with --data, 0 for synthetic data.")] = None,
+    split_seed: Annotated[int, typer.Option("--split-seed", help="Seed of the train/validation/test split.")] = 0,
+    standardize: Annotated[Optional[bool], typer.Option(
+        "--standardize/--no-standardize",
+        help="Scale features to mean 0, std 1 on the training rows. Default: on with --data.")] = None,
+    intercept: Annotated[Optional[bool], typer.Option(
+        "--intercept/--no-intercept",
+        help="linear-regression: append a column of ones (unless the data have a constant column). "
+             "Default: on with --data.")] = None,
+    methods: Annotated[str, typer.Option("--methods", help="Comma-separated: gd, sgd, minibatch.")] = "gd,sgd,minibatch",
+    schedule: Annotated[Optional[str], typer.Option(
+        "--schedule",
+        help="constant (α=C), c/k (α=C/(k+k0), the lecture's C/k), c/sqrt(k) or bottou (α=C/(1+Cλ(k−1))); one for "
+             "all methods or per method (gd=constant,sgd=c/k). Default: constant for gd, c/k otherwise.")] = None,
+    C: Annotated[Optional[str], typer.Option(
+        "--C", help="Step-size scale, one value or per method (gd=0.5,sgd=0.1). Default (linear, logistic, "
+                    "ridge-sigmoid): gd 1/L; sgd and minibatch C = 1/μ with k0 = C·mean‖x‖² − 1, so α₁ = "
+                    "1/mean‖x‖² and Cμ = 1 (the O(1/k) condition). mlp: α₁ = 0.5 (gd), 0.02 (sgd), 0.2 "
+                    "(minibatch), halved after 10 epochs.")] = None,
+    k0: Annotated[Optional[str], typer.Option("--k0", help="Clock offset k0 of c/k and c/sqrt(k), one value or per "
+                                                           "method. Default: see --C (0 when --C is given).")] = None,
+    lam: Annotated[float, typer.Option("--lam", help="L2 regulariser λ: minimise mean loss + λ·½‖W‖².")] = 0.0,
+    epochs: Annotated[Optional[str], typer.Option(
+        "--epochs", help="Passes over the data per run, one value or per method. Default: gd 5000, sgd and "
+                         "minibatch 50 (mlp: gd 1000).")] = None,
+    batch: Annotated[int, typer.Option("--batch", help="Minibatch size b (at most the training rows).")] = 32,
+    seeds: Annotated[str, typer.Option("--seeds", help="Run seeds, e.g. 0,1,2 or 0..9.")] = "0",
+    sampling: Annotated[str, typer.Option(
+        "--sampling", help="replacement (i.i.d. uniform, the lecture's) or shuffle (permutation per epoch).")] = "replacement",
+    gradient: Annotated[str, typer.Option(
+        "--gradient", help="auto (engine for mlp, SymPy otherwise), symbolic (SymPy closed form) or engine "
+                           "(reverse mode).")] = "auto",
+    init: Annotated[Optional[str], typer.Option(
+        "--init", help="Initial weights: zeros, glorot or he (seeded by the run seed). Default: he for ReLU "
+                       "networks, glorot for other networks, zeros otherwise.")] = None,
+    patience: Annotated[int, typer.Option("--patience", help="Early stopping: stop when the validation loss has not "
+                                                             "improved for this many epochs (0: off).")] = 0,
+    eps: Annotated[float, typer.Option("--eps", help="Target excess loss F − F* for the 'cost to reach ε' "
+                                                     "column.")] = 1e-3,
+    eps_rel: Annotated[Optional[float], typer.Option(
+        "--eps-rel", help="Relative target (F − F*)/(F(W₀) − F*) instead of --eps.")] = None,
+    sweep_points: Annotated[Optional[int], typer.Option(
+        "--sweep", help="Step-size sweep: this many log-spaced C per method, from 0.01× to 10× its default C "
+                        "(the sensitivity study; --plot draws it).")] = None,
+    best_seeds: Annotated[Optional[str], typer.Option(
+        "--best-seeds", help="With --sweep: rerun each method's best C with these seeds (e.g. 0..9).")] = None,
+    plot: Annotated[Optional[Path], typer.Option(
+        "--plot", help="Write a figure (.svg or .png): convergence (x-axis from --x), or with --sweep the "
+                       "step-size sensitivity.")] = None,
+    x: Annotated[str, typer.Option("--x", help="x-axis of the convergence plot: iterations, passes, "
+                                               "sample-gradients, flops or seconds.")] = "passes",
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Run the study's runs in this many local "
+                                                                     "processes.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(
+        "--scheduler", help="Run the study's runs on the Dask scheduler at this address (tcp://host:8786).")] = None,
+    timing: Annotated[Optional[bool], typer.Option(
+        "--timing/--no-timing",
+        help="Measure wall time. On by default for the table; off by default with --json, whose output is then "
+             "byte-identical for the same options and seeds (time_s is null). --json --timing adds times.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the study as JSON (stable keys, no progress "
+                                                           "bar).")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Show every column and every digit (no fitting to the "
+                                                      "terminal's width).")] = False,
+) -> None:
+    """Train a model with full-batch GD, SGD and minibatch SGD; compare cost, convergence and held-out accuracy.
+
+    Minimises F(W) = (1/n) Σ lᵢ(W) + λ·½‖W‖² on the training rows from W₀ (0, or Glorot/He for
+    networks). Reports per run: status (converged, max_epochs, early_stopped, diverged — with a hint),
+    iterations, passes, sample gradients, flops, time, final and excess loss against F*, and the
+    validation/test loss and accuracy. The condition number of the design is printed with the run.
+
+    [bold]Examples[/bold]
+
+      diffkit train --data diabetes
+
+      diffkit train mlp --data digits --sizes 64,32,10 --activations relu,identity --mlp-loss cross-entropy
+
+      diffkit train --data diabetes --sweep 12 --seeds 0..4 --plot sensitivity.svg
+    """
+    from ..optim import study
+    from ..optim.prepare import prepare
+
+    plot = _check_plot(plot)
+    if workers is not None and scheduler is not None:
+        raise BadInput("give either --workers (local processes) or --scheduler (Dask), not both")
+    if best_seeds is not None and sweep_points is None:
+        raise BadInput("--best-seeds goes with --sweep")
+    executor = scheduler if scheduler is not None else ("processes" if workers is not None else "serial")
+    seed_list = parse_seeds(seeds)
+    rerun = parse_seeds(best_seeds, "--best-seeds") if best_seeds is not None else None
+    from ..optim.results import x_axis
+    xfield = x_axis(x)
+    ds, real = load_data(data, target, model=model, n=n, d=d, noise=noise, condition=condition, data_seed=data_seed)
+    m, ds = build_model(model, ds, sizes=sizes, activations=activations, mlp_loss=mlp_loss, intercept=False)
+    std = real if standardize is None else standardize
+    icpt = (real and model == "linear-regression") if intercept is None else intercept
+    if icpt and model != "linear-regression":
+        raise BadInput(f"--intercept is for linear-regression; {model!r} has its own bias")
+    prep = prepare(ds, val=(0.2 if real else 0.0) if val is None else val,
+                   test=(0.2 if real else 0.0) if test is None else test, seed=split_seed,
+                   standardize=std, intercept=icpt)
+    if model == "linear-regression" and prep.train.d != m.spec.get("d"):
+        from .. import builtin
+        m = builtin("linear-regression", d=prep.train.d)
+    kwargs = dict(methods=tuple(p.strip() for p in methods.split(",") if p.strip()),
+                  schedule=_per_method(schedule, "--schedule", str), k0=_per_method(k0, "--k0", _number("--k0")),
+                  lam=lam, epochs=_per_method(epochs, "--epochs", _int("--epochs")), batch=batch,
+                  sampling=sampling, gradient=gradient, eps=None if eps_rel is not None else eps, eps_rel=eps_rel,
+                  timing=(not json_out) if timing is None else timing, val=prep.val, test=prep.test,
+                  patience=patience, init=init, heldout=prep.to_dict(), executor=executor, workers=workers,
+                  progress=not json_out)
+    if sweep_points is not None:
+        if C is not None:
+            raise BadInput("--sweep chooses C itself; drop --C")
+        from ..optim.sweep import sweep
+        res = sweep(m, prep.train, points=sweep_points, seeds=seed_list, rerun_seeds=rerun, **kwargs)
+        if plot is not None:
+            from ..report.study import save_figure, sensitivity_figure
+            save_figure(sensitivity_figure(res), plot)
+        if json_out:
+            emit_json(res.to_dict(), "sweep")
+            return
+        _sweep_table(res, plot, wide=wide)
+        return
+    res = study(m, prep.train, C=_per_method(C, "--C", _number("--C")), seeds=seed_list, **kwargs)
+    if plot is not None:
+        from ..report.study import convergence_figure, save_figure
+        save_figure(convergence_figure(res, x=xfield), plot)
+    if json_out:
+        emit_json(res.to_dict(), "train")
+        return
+    _table(res, plot, wide=wide)
+
+
+app.command("optimize", help="Alias of [bold]diffkit train[/bold] (same options).")(train)
+
+
+def _table(res, plot, *, wide: bool = False) -> None:
+    """The runs as a table that fits the terminal (diffkit.cli.tables); ``wide``: every column."""
+    from .tables import Column, echo_fit, echo_table, number
+
+    echo_fit(f"{res.model} on {res.data}: n = {res.n}, d = {res.d}")
+    h = res.heldout
+    if h:
+        echo_fit(f"held out: {h['train']} train / {h['val']} validation / {h['test']} test rows "
+                 f"(split seed {h['seed']}); features {'standardised' if h['standardized'] else 'as given'}"
+                 + ("; intercept column added" if h.get("intercept_added") else ""))
+    kappa = res.condition_number
+    if kappa is not None:
+        echo_fit(f"condition number κ(AᵀA/n) = {kappa:.4g}")
+    target = (f"ε_rel = {res.eps_rel:g} (relative excess loss)" if res.eps_rel is not None
+              else f"ε = {res.eps:g}" if res.eps is not None else "no target")
+    echo_fit(f"optimum F* = {res.optimum_loss:.10g} ({res.optimum_method}); {target}")
+    classify = res.task == "classification"
+    # optional: higher numbers are left out first when the terminal is too narrow
+    cols = [Column("method"), Column("schedule", optional=4), Column("C", "r", optional=3), Column("seed", "r"),
+            Column("status"), Column("iterations", "r", optional=5), Column("epochs", "r"),
+            Column("sample grads", "r"), Column("flops", "r", optional=6), Column("time s", "r", optional=7),
+            Column("final loss", "r", optional=2), Column("excess loss", "r"), Column("grads to ε", "r", optional=1)]
+    if h and h.get("val"):
+        cols.append(Column("val loss", "r"))
+    if classify:
+        cols += [Column("train acc", "r", optional=1)] + ([Column("test acc", "r")] if h and h.get("test") else [])
+    rows = []
+    for r in res.runs:
+        f = r.final
+        reach = r.cost_to_reach(res.eps_rel, relative=True) if res.eps_rel is not None else \
+            r.cost_to_reach(res.eps) if res.eps else None
+        row = [r.label, r.schedule, _fmt(r.C, ".3g"), str(r.seed), r.status, str(f.iteration),
+               _fmt(f.epoch, ".3g"), str(f.sample_gradients), _fmt(float(f.flops), ".3g"),
+               _fmt(f.time_s, ".3g"), number(f.loss, 6, wide=wide), number(f.excess_loss, 3, wide=wide),
+               _fmt(reach, "d")]
+        if h and h.get("val"):
+            row.append(number(f.val_loss, 4, wide=wide))
+        if classify:
+            row.append(_fmt(r.train_accuracy, ".3f"))
+            if h and h.get("test"):
+                row.append(_fmt(r.test_accuracy, ".3f"))
+        rows.append(row)
+    echo_table(cols, rows, wide=wide)
+    for r in res.runs:
+        if r.status in ("diverged", "early_stopped"):
+            echo_fit(f"{r.label} (seed {r.seed}): {r.message}" + (f" — hint: {r.hint}" if r.hint else ""))
+    if res.wall_s is not None and res.executor != "serial":
+        echo_fit(f"wall time {res.wall_s:.3g} s on {res.executor}")
+    if plot is not None:
+        echo_fit(f"figure written to {plot}")
+
+
+def _sweep_table(res, plot, *, wide: bool = False) -> None:
+    from .tables import Column, echo_fit, echo_table, number
+
+    echo_fit(f"step-size sweep: {res.model} on {res.data}; C from {res.span[0]:g}× to {res.span[1]:g}× "
+             "each method's default; F* = " + f"{res.optimum_loss:.10g}")
+    cols = [Column("method"), Column("C", "r"), Column("× default", "r", optional=2),
+            Column("median final loss", "r"), Column("min", "r", optional=3), Column("max", "r", optional=3),
+            Column("median best loss", "r", optional=1), Column("diverged", "r")]
+    rows = []
+    for m, pts in res.by_method().items():
+        for q in pts:
+            st, bt = q.stats("final"), q.stats("best")
+            mark = " ←" if res.best_C.get(m) == q.C else ""
+            rows.append((res.labels.get(m, m) + mark, _fmt(q.C, ".3g"), _fmt(q.C / res.default_C[m], ".3g"),
+                         number(st["median"], 6, wide=wide), number(st["min"], 6, wide=wide),
+                         number(st["max"], 6, wide=wide), number(bt["median"], 6, wide=wide),
+                         f"{q.diverged}/{len(q.seeds)}"))
+    echo_table(cols, rows, wide=wide)
+    echo_fit("best C: " + ", ".join(f"{m} {_fmt(c, '.3g')}" for m, c in res.best_C.items()))
+    if res.rerun is not None:
+        _table(res.rerun, None, wide=wide)
+    if plot is not None:
+        echo_fit(f"figure written to {plot}")
