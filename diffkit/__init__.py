@@ -8,6 +8,7 @@ from .parse import parse
 from .symbolic.derive import Derivation, derive, gradient, hessian
 from .symbolic.numeric import to_numpy
 from .usermodel import load_model, model_from_expr
+from .analysis.compare import Comparison, compare
 from .optim import study
 from .report import write_report
 
@@ -16,6 +17,6 @@ __all__ = [
     "DiffkitError", "BadInput", "ParseError", "ComputationError",
     "sigmoid", "sigmoid_prime", "relu", "step", "softplus",
     "parse", "model_from_expr", "load_model", "derive", "Derivation", "gradient", "hessian", "to_numpy",
-    "study", "write_report",
+    "compare", "Comparison", "study", "write_report",
 ]
 __version__ = "0.1.0"

@@ -10,7 +10,8 @@ from diffkit import builtin, model_from_expr
 from diffkit.analysis.agreement import agreement
 from diffkit.analysis.checker import check_claims
 from diffkit.analysis.compare import compare
-from diffkit.analysis.counting import redundancy, symbolic_counts
+from diffkit.analysis.operation_counts import symbolic_counts
+from diffkit.analysis.redundancy import redundancy
 from diffkit.analysis.lint import lint
 from diffkit.analysis.listing import backprop_listing
 from diffkit.analysis.swell import expanded_derivative, swell_table

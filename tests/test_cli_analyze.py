@@ -116,5 +116,8 @@ def test_backprop_command(capsys):
 def test_swell_json_contract(capsys):
     d = _json(["swell", "--max-n", "5", "--json"], capsys)
     assert [r["n"] for r in d["rows"]] == [1, 2, 3, 4, 5]
-    keys = {"n", "ops_function", "ops_naive", "ops_expanded", "ops_cse", "ops_tape_forward", "ops_tape_backward"}
+    keys = {"n", "ops_function", "ops_naive", "ops_expanded", "ops_cse", "ops_tape_forward", "ops_tape_backward",
+            "ops_dag", "ops_dag_flat", "ops_forward_primal", "ops_forward_tangent", "seconds_symbolic", "backend"}
     assert all(set(r) == keys for r in d["rows"])
+    assert [g["column"] for g in d["growth"]] == ["ops_naive", "ops_cse", "ops_dag", "ops_tape", "ops_forward"]
+    assert d["backend"] == "sympy" and d["convention"] == "diffkit.analysis.operation_counts"

@@ -68,7 +68,7 @@ def test_symbolic_and_reverse_agree_on_random_expressions(text, w, b, x):
 def _clear_of_kinks(model, point) -> bool:
     import sympy as sp
 
-    from diffkit.analysis.agreement import KINKED, _kink_arg
+    from diffkit.analysis.prepare import KINKED, kink_argument as _kink_arg
 
     for e in sp.preorder_traversal(model.loss):
         if isinstance(e, KINKED):

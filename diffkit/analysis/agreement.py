@@ -31,29 +31,32 @@ Examples
 
 from __future__ import annotations
 
-import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
-import sympy as sp
 
 from ..errors import BadInput
-from ..functions import relu, step
 from ..model import Model
-from ..symbolic import to_numpy
-from ..symbolic.derive import gradient as symbolic_gradient
+from .numeric_warnings import Recorder, capture
+from .prepare import KINKED, Prepared, prepare  # noqa: F401  (KINKED re-exported)
 
 RTOL = {"reverse": 1e-12, "numeric": 1e-7, "complex_step": 1e-12}
+SOURCES = ("symbolic", "reverse", "numeric", "complex_step")
 FD_STEP = 2e-4
 ONE_SIDED_STEP = 1e-6
 KINK_TOL = 1e-5
-KINKED = (relu, step, sp.sign, sp.Abs, sp.Max, sp.Min, sp.Heaviside)
 
 
 @dataclass(frozen=True)
 class PointAgreement:
-    """All gradient sources at one point, with errors against the symbolic gradient."""
+    """All gradient sources at one point, with errors against the symbolic gradient.
+
+    ``gradients`` holds the sources of :data:`SOURCES` that apply (no complex step through a
+    kinked function); ``errors`` the same without ``symbolic``.  The JSON of ``compare`` lists
+    every source, with ``null`` for one that does not apply.
+    """
 
     point: dict[str, float]
     value: float
@@ -76,11 +79,13 @@ class Agreement(PointAgreement):
 
     @property
     def max_abs_error(self) -> float:
-        return max([e[0] for src in self.errors.values() for e in src.values()] + [self.random.get("max_abs_error", 0.0)])
+        return max([e[0] for src in self.errors.values() for e in src.values()]
+                   + [self.random.get("max_abs_error", 0.0)])
 
     @property
     def max_rel_error(self) -> float:
-        return max([e[1] for src in self.errors.values() for e in src.values()] + [self.random.get("max_rel_error", 0.0)])
+        return max([e[1] for src in self.errors.values() for e in src.values()]
+                   + [self.random.get("max_rel_error", 0.0)])
 
     @property
     def ok(self) -> bool:
@@ -88,61 +93,60 @@ class Agreement(PointAgreement):
 
 
 class _Evaluator:
-    """The numeric pieces one model needs, built once (lambdify is the slow part)."""
+    """Every gradient source at a point, from the prepared artifacts (nothing built here)."""
 
-    def __init__(self, model: Model, point: Mapping[str, float]):
-        self.model = model
-        self.k = len(model.params)
-        loss = model.loss_expr
-        self.grad_exprs = symbolic_gradient(model)
-        self.f = to_numpy(loss, model.symbols)
-        self.g = to_numpy(list(self.grad_exprs.values()), model.symbols)
-        self.analytic = not loss.has(*KINKED)
-        self.kinked = [e for e in sp.preorder_traversal(loss) if isinstance(e, KINKED)]
-        self.kink_args = [to_numpy(_kink_arg(e), model.symbols) for e in self.kinked]
-        from ..engine import from_model  # the engine side
+    def __init__(self, prep: Prepared, rec: Recorder | None = None):
+        self.prep = prep
+        self.model = prep.model
+        self.k = len(prep.model.params)
+        self.f, self.g, self.graph = prep.loss_fn, prep.grad_fn, prep.graph
+        self.analytic = prep.analytic
+        self.rec = rec
 
-        self.graph = from_model(model, point)
-
-    def values(self, pt: Mapping[str, float]) -> list[float]:
-        return [pt[n] for n in self.model.symbol_names]
+    def _src(self, name: str):
+        return self.rec.source(name) if self.rec is not None else nullcontext()
 
     def loss_at(self, theta: np.ndarray, rest: list) -> float:
         return float(self.f(*theta, *rest))
 
     def at(self, pt: Mapping[str, float]) -> PointAgreement:
-        vals = self.values(pt)
+        vals = self.prep.values(pt)
         theta, rest = np.array(vals[: self.k], dtype=float), vals[self.k:]
         names = self.model.wrt
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
+        with self._src("symbolic"):
             sym = {n: float(v) for n, v in zip(names, self.g(*vals))}
+        with self._src("reverse"):
             rev = {n: float(np.asarray(v)) for n, v in self.graph.gradient(dict(pt)).items()}
+        with self._src("numeric"):
             num = {n: float(v) for n, v in zip(names, _central(lambda t: self.loss_at(t, rest), theta))}
-            grads = {"symbolic": sym, "reverse": rev, "numeric": num}
-            if self.analytic:
+        grads = {"symbolic": sym, "reverse": rev, "numeric": num}
+        if self.analytic:
+            with self._src("complex_step"):
                 cs = _complex_step(lambda t: self.f(*t, *rest), theta)
-                grads["complex_step"] = {n: float(v) for n, v in zip(names, cs)}
+            grads["complex_step"] = {n: float(v) for n, v in zip(names, cs)}
+        with self._src("loss"):
             value = float(self.f(*vals))
-        sites = tuple(str(e) for e, a in zip(self.kinked, self.kink_args) if _at_kink(e, a(*vals)))
+        sites = tuple(str(e) for e, a in zip(self.prep.kinked, self.prep.kink_fns) if _at_kink(e, a(*vals)))
         kinks: dict[str, dict[str, float]] = {}
         smooth_here: set[str] = set()
         if sites:
-            for i, n in enumerate(names):
-                left, right = _one_sided(lambda t: self.loss_at(t, rest), theta, i)
-                if _close(left, right, KINK_TOL):
-                    grads["numeric"][n] = 0.5 * (left + right)
-                    smooth_here.add(n)
-                else:
-                    kinks[n] = {"left": left, "right": right}
+            with self._src("numeric"):
+                for i, n in enumerate(names):
+                    left, right = _one_sided(lambda t: self.loss_at(t, rest), theta, i)
+                    if _close(left, right, KINK_TOL):
+                        grads["numeric"][n] = 0.5 * (left + right)
+                        smooth_here.add(n)
+                    else:
+                        kinks[n] = {"left": left, "right": right}
         errors: dict[str, dict[str, tuple[float, float]]] = {}
         verdicts = {n: "ok" for n in names}
         for src in [s for s in grads if s != "symbolic"]:
             errors[src] = {}
             for n in names:
                 a, b = grads[src][n], sym[n]
-                ae = abs(a - b)
-                re = ae / max(abs(b), 1.0)
+                with np.errstate(all="ignore"):
+                    ae = abs(a - b)
+                    re = ae / max(abs(b), 1.0)
                 tol = KINK_TOL if (src == "numeric" and n in smooth_here) else RTOL[src]
                 errors[src][n] = (ae, re)
                 if n in kinks:
@@ -157,21 +161,33 @@ class _Evaluator:
 
 
 def agreement(model: Model, point: Mapping[str, float] | None = None, *, points: int = 10,
-              seed: int = 0) -> Agreement:
+              seed: int = 0, prepared: Prepared | None = None, recorder: Recorder | None = None) -> Agreement:
     """Gradient agreement at ``point`` (the model's point by default) and at ``points`` random points.
 
     Random points vary every symbol over its domain (``model.domains``); points where the loss or
     gradient is not finite (outside a log's domain, say) are skipped and counted.
+
+    Parameters
+    ----------
+    prepared : Prepared, optional
+        The model's artifacts from :func:`diffkit.analysis.prepare.prepare`; made here if not given.
+    recorder : Recorder, optional
+        Where NumPy's floating-point warnings go (:mod:`diffkit.analysis.numeric_warnings`);
+        without one they are recorded and dropped, never printed.
     """
-    if points < 0 or points > 100_000:
+    if isinstance(points, bool) or not isinstance(points, int) or points < 0 or points > 100_000:
         raise BadInput(f"--points must be between 0 and 100000, got {points}")
-    pt = model.point(point)
-    ev = _Evaluator(model, pt)
+    if recorder is None:
+        with capture() as rec:
+            return agreement(model, point, points=points, seed=seed, prepared=prepared, recorder=rec)
+    prep = prepared if prepared is not None else prepare(model, point, forms=())
+    pt = prep.point if point is None and prepared is not None else model.point(point)
+    ev = _Evaluator(prep, recorder)
     here = ev.at(pt)
     mx_abs = mx_rel = 0.0
     mismatches = kinks = skipped = 0
     worst: dict | None = None
-    for rp in model.random_points(points, seed=seed, base=pt):
+    for rp in prep.model.random_points(points, seed=seed, base=pt):
         r = ev.at(rp)
         if not np.isfinite(r.value) or not all(np.isfinite(v) for v in r.gradients["symbolic"].values()):
             skipped += 1
@@ -187,13 +203,6 @@ def agreement(model: Model, point: Mapping[str, float] | None = None, *, points:
               "mismatches": mismatches, "kinks": kinks, "skipped": skipped, "worst": worst}
     return Agreement(here.point, here.value, here.gradients, here.errors, here.verdicts, here.kinks,
                      here.kink_sites, random)
-
-
-def _kink_arg(e: sp.Expr) -> sp.Expr:
-    if isinstance(e, (sp.Max, sp.Min)):
-        a = sorted(e.args, key=sp.default_sort_key)
-        return sp.Mul(*[a[i] - a[j] for i in range(len(a)) for j in range(i + 1, len(a))])
-    return e.args[0]
 
 
 def _at_kink(e, v) -> bool:

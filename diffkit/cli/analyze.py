@@ -49,8 +49,10 @@ def compare_cmd(
     """Compare symbolic (SymPy) and reverse-mode differentiation of one model.
 
     Shows the gradients from SymPy, the reverse-mode engine, finite differences and the complex
-    step; which subexpressions the naive symbolic gradient recomputes; operation counts; and the
-    BACKWARD listing.
+    step; which subexpressions the naive symbolic gradient recomputes; the sizes of five
+    representations of the gradient (tree, tree + cse, DAG, reverse tape, forward mode); a
+    forward-mode directional derivative; and the BACKWARD listing.  Exit code 1 when the
+    agreement verdict is FAILED, 2 for bad input.
 
     [bold]Examples[/bold]
 
@@ -71,10 +73,12 @@ def compare_cmd(
         write_report(c, report, **report_inputs(m))
     if json_out:
         emit_json(c.to_dict(), "compare")
-        return
-    _print_comparison(c, wide=wide)
-    if report is not None:
-        typer.echo(f"\nReport written to {report} and {report.with_suffix('.pdf')}")
+    else:
+        _print_comparison(c, wide=wide)
+        if report is not None:
+            typer.echo(f"\nReport written to {report} and {report.with_suffix('.pdf')}")
+    if not c.ok:
+        raise typer.Exit(1)
 
 
 def _print_comparison(c, *, wide: bool = False) -> None:
@@ -92,11 +96,12 @@ def _print_comparison(c, *, wide: bool = False) -> None:
     a = c.agreement
     typer.echo("Gradient, four ways")
     sources = [s for s in ("symbolic", "reverse", "numeric", "complex_step") if s in a.gradients]
+    errs = [s for s in a.errors]
     cols = [Column("param"), *[Column(s.replace("_", " "), "r") for s in sources],
             Column("max rel. error", "r", optional=1), Column("verdict")]
     rows = []
     for p in m.wrt:
-        rel = max((a.errors[s][p][1] for s in a.errors), default=0.0)
+        rel = max((a.errors[s][p][1] for s in errs), default=0.0)
         verdict = a.verdicts[p]
         if p in a.kinks:
             verdict += f" (left {_g(a.kinks[p]['left'], 6)}, right {_g(a.kinks[p]['right'], 6)})"
@@ -123,7 +128,7 @@ def _print_comparison(c, *, wide: bool = False) -> None:
     typer.echo()
 
     o = c.ops
-    typer.echo("Operation counts (convention: diffkit.analysis.counting)")
+    echo_fit(f"Operation counts (convention: {o['convention']})")
     echo_table([Column("computation"), Column("ops", "r")], [
         ("symbolic gradient, naive (all partials)", str(o["symbolic_naive"])),
         ("symbolic gradient, σ written with exp", str(o["symbolic_expanded"])),
@@ -132,6 +137,17 @@ def _print_comparison(c, *, wide: bool = False) -> None:
         ("reverse mode: backward tape", str(o["backward"])),
         ("(forward + backward) / forward", f"{o['ratio']:.2f}" if o["ratio"] else "—")], wide=wide)
     typer.echo()
+
+    _print_representations(c.representations, wide=wide)
+    fm = c.forward_mode
+    if fm:
+        direction = ", ".join(f"{_g(v, 3)}" for v in fm["direction"].values())
+        fg = fm["full_gradient"]
+        echo_fit(f"Forward mode (one JVP along v = ({direction})): ∇L·v = {number(fm['jvp'], 12, wide=wide)}")
+        echo_fit(f"  reverse mode: ∇L·v = {number(fm['reverse'], 12, wide=wide)}, rel. error {_e(fm['rel_error'])}")
+        echo_fit(f"  the full gradient: {fg['jvps']} JVP sweep(s), {fg['ops_by_jvps']} ops; "
+                 f"{fg['vjps']} VJP, {fg['ops_by_vjp']} ops")
+        typer.echo()
 
     typer.echo("Backprop (FORWARD, then BACKWARD in reverse topological order)")
     _listing_lines([(line, c.listing.forward_values[s.name]) for line, (s, _) in
@@ -151,12 +167,25 @@ def _print_comparison(c, *, wide: bool = False) -> None:
                 echo_fit(f"    at z = {f.at:g}: fragile form gives {_g(f.fragile_value, 6)}, "
                          f"stable form {_g(f.stable_value, 6)}")
             echo_fit(f"    rewrite: {f.rewrite}")
+    if c.numeric_warnings:
+        typer.echo()
+        typer.echo("Numerical warnings (raised by NumPy while evaluating; reported, not printed raw)")
+        for w in c.numeric_warnings:
+            echo_fit(f"  {w.source}: {w.message} (×{w.count})")
+
+
+def _print_representations(reps, *, wide: bool = False) -> None:
+    echo_fit("Five representations of the gradient (flat = as a tree, shared = each subexpression once)")
+    echo_table([Column("representation"), Column("flat", "r"), Column("shared", "r")],
+               [(r.label, "—" if r.flat is None else str(r.flat), "—" if r.shared is None else str(r.shared))
+                for r in reps], wide=wide)
+    typer.echo()
 
 
 def _listing_lines(pairs, pad: int, *, wide: bool = False) -> None:
     """``  rule = value`` lines, the values aligned at ``pad``; a rule too long for the terminal
     wraps and its value follows on the last line."""
-    from .tables import terminal_width, text_width
+    from .tables import fit, terminal_width, text_width
 
     width = terminal_width()
     for rule, value in pairs:
@@ -164,12 +193,10 @@ def _listing_lines(pairs, pad: int, *, wide: bool = False) -> None:
         line = f"  {rule}{' ' * max(1, pad - text_width(rule))} {val}"
         if wide or text_width(line) <= width:
             typer.echo(line)
-        else:
-            from .tables import fit
-
-            body = fit(rule, width=width - 2, indent="  ", hang="    ")
-            typer.echo(body + ("\n" + " " * (pad + 3) + val if text_width(body.split("\n")[-1]) + len(val) + 1 > width
-                               else " " + val))
+            continue
+        body = fit(rule, width=width - 2, indent="  ", hang="    ")
+        last = body.split("\n")[-1]
+        typer.echo(body + ("\n" + " " * (pad + 3) + val if text_width(last) + len(val) + 1 > width else " " + val))
 
 
 def _pretty(e) -> str:
@@ -278,30 +305,69 @@ def _read_text(path: str) -> str:
 @app.command("swell")
 def swell_cmd(
     max_n: Annotated[int, typer.Option("--max-n", help="Largest depth n of the logistic map (1..12).")] = 8,
+    backend: Annotated[str, typer.Option(
+        "--backend", help="Symbolic backend of the tree columns: sympy, or symengine (optional, faster).")] = "sympy",
+    timing: Annotated[bool, typer.Option("--timing", help="Add the seconds of each row's symbolic column.")] = False,
     json_out: JsonOpt = False, wide: WideOpt = False,
 ) -> None:
     """Expression swell on the logistic map l_{n+1} = 4 l_n (1 − l_n) (Baydin et al. 2018, Table 1).
+
+    The derivative d l_n/dx in five representations: the tree (sympy.diff), the tree after
+    sympy.cse, symbolic differentiation on the DAG, the engine's reverse tape and its forward
+    mode; with the fitted growth of each.
 
     [bold]Examples[/bold]
 
       diffkit swell
 
+      diffkit swell --max-n 12 --backend symengine --timing
+
       diffkit swell --max-n 10 --json
     """
-    from ..analysis.swell import baydin_rows, swell_table
+    from ..analysis.operation_counts import CONVENTION
+    from ..analysis.swell import baydin_rows, growth, swell_table
 
-    rows = swell_table(max_n)
+    rows = swell_table(max_n, backend=backend)
+    fits = growth(rows)
     if json_out:
-        emit_json({"rows": [r.to_dict() for r in rows]}, "swell")
+        emit_json({"rows": [r.to_dict() for r in rows], "growth": [g.to_dict() for g in fits],
+                   "backend": backend, "convention": CONVENTION}, "swell")
         return
-    typer.echo("Operation counts for l_n and d l_n/dx (convention: diffkit.analysis.counting)")
-    cols = [Column(c, "r") for c in ("n", "l_n", "naive d/dx", "expanded d/dx", "d/dx after CSE", "tape fwd",
-                                     "tape bwd", "(fwd+bwd)/fwd")]
-    echo_table(cols, [(str(r.n), str(r.ops_function), str(r.ops_naive), str(r.ops_expanded), str(r.ops_cse),
-                       str(r.ops_tape_forward), str(r.ops_tape_backward),
-                       f"{r.tape_ratio:.2f}" if r.ops_tape_forward else "—") for r in rows], wide=wide)
+    echo_fit(f"Size of d l_n/dx in five representations (convention: {CONVENTION})")
+    cols = [Column(c, "r") for c in ("n", "l_n", "tree", "tree+cse", "DAG", "tape fwd+bwd", "forward mode",
+                                     "(fwd+bwd)/fwd")]
+    if timing:
+        cols.append(Column("symbolic s", "r"))
+    table = []
+    for r in rows:
+        cells = [str(r.n), str(r.ops_function), str(r.ops_naive), str(r.ops_cse), str(r.ops_dag),
+                 f"{r.ops_tape_forward}+{r.ops_tape_backward}", f"{r.ops_forward_primal}+{r.ops_forward_tangent}",
+                 f"{r.tape_ratio:.2f}" if r.ops_tape_forward else "—"]
+        if timing:
+            cells.append(f"{r.seconds_symbolic:.3f}")
+        table.append(cells)
+    echo_table(cols, table, wide=wide)
+    echo_fit("tree: flat size of sympy.diff's tree; tree+cse, DAG (symbolic, differentiated on the "
+             "DAG): shared size")
+    echo_fit(f"Fitted growth (n ≥ {fits[0].fitted_from}): " + "; ".join(_growth_text(g) for g in fits[:3]))
+    echo_fit("  " + "; ".join(_growth_text(g) for g in fits[3:]))
     typer.echo()
     typer.echo("The first rows, as in Baydin et al. (2018), Table 1")
     echo_table([Column("n", "r"), Column("l_n"), Column("d l_n/dx"), Column("d l_n/dx (simplified)")],
                [(str(row["n"]), row["l_pretty"], row["d_pretty"], row["simplified_pretty"])
                 for row in baydin_rows(min(3, max_n))], wide=wide)
+
+
+_COLUMN_NAMES = {"ops_naive": "tree", "ops_cse": "tree+cse", "ops_dag": "DAG", "ops_tape": "tape",
+                 "ops_forward": "forward"}
+
+
+def _growth_text(g) -> str:
+    name = _COLUMN_NAMES.get(g.column, g.column)
+    if g.rate is None:
+        return f"{name} —"
+    if g.kind == "exponential":
+        return f"{name} ×{g.rate:.2f}/level"
+    if g.kind == "polynomial":
+        return f"{name} ~n^{g.rate:.1f}"
+    return f"{name} +{g.rate:.1f}/level"

@@ -160,7 +160,7 @@ def model_section(c) -> Section:
 
 
 def _ops(expr) -> int:
-    from ..analysis.counting import count_ops
+    from ..analysis.operation_counts import count_ops
 
     return count_ops(expr)
 
@@ -270,7 +270,7 @@ def counts_section(c) -> Section:
                                         "ops each: operations to compute it once; ops wasted: (times − 1) × ops each."),
         _redundancy_table(c.redundancy_expanded, "The same with σ written with exponentials."),
         Table(("computation", "operations"), ops_rows, widths=(5, 1),
-              caption="Operation counts (convention: diffkit.analysis.counting — every occurrence in the "
+              caption="Operation counts (convention: diffkit.analysis.operation_counts — every occurrence in the "
                       "expression tree counts; an n-ary sum or product counts n − 1)."),
     ]
     if c.lint:

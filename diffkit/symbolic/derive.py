@@ -5,8 +5,12 @@ Views (``FORMS``):
 * ``lecture``  — as SymPy's ``diff`` returns it with σ and σ′ as functions, printed in the
   lecture's order: ∂L/∂w = (σ(wx + b) − y)·σ′(wx + b)·x + 2λw;
 * ``expanded`` — σ, σ′ and softplus written with exponentials;
-* ``simplified`` — ``sympy.simplify`` of the lecture form;
+* ``simplified`` — textbook forms (:mod:`diffkit.symbolic.textbook`: σ′ = σ(1 − σ),
+  tanh′ = 1 − tanh², the common factor collected); never longer than the lecture form;
 * ``cse``      — ``sympy.cse`` jointly over all partials (shared subexpressions named x0, x1, ...);
+* ``dag``      — differentiated on the expression DAG (:mod:`diffkit.symbolic.dag`): a
+  straight-line program t0, t1, ... then the adjoints ∂_t L, each shared subexpression
+  differentiated once;
 * ``matrix``   — the MatrixSymbol form (−Xᵀ(y − Xw) for least squares), where the model has one.
 
 Examples
@@ -35,7 +39,7 @@ from ..functions import expand_sigmoid
 from ..model import Model
 from . import render
 
-FORMS = ("lecture", "expanded", "simplified", "cse", "matrix")
+FORMS = ("lecture", "expanded", "simplified", "cse", "dag", "matrix")
 
 
 def almost_everywhere(expr: sp.Expr) -> sp.Expr:
@@ -82,7 +86,7 @@ class Derivation:
         return {
             "loss": fn(self.loss) if self.loss is not None else None,
             "gradient": {k: fn(v) for k, v in self.gradient.items()},
-            "replacements": [[str(s), fn(e)] for s, e in self.replacements],
+            "replacements": [[str(s) if style == "text" else fn(s), fn(e)] for s, e in self.replacements],
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,8 +105,13 @@ class Derivation:
         }
 
 
-def derive(model: Model, *, form: str = "lecture") -> Derivation:
-    """The gradient of ``model`` in the view ``form`` (one of ``FORMS``)."""
+def derive(model: Model, *, form: str = "lecture", grad: dict[str, sp.Expr] | None = None,
+           cse: tuple | None = None) -> Derivation:
+    """The gradient of ``model`` in the view ``form`` (one of ``FORMS``).
+
+    ``grad`` (the naive gradient, :func:`gradient`) and ``cse`` (its :func:`cse_gradient`) may
+    be passed in when already computed, so that nothing is derived twice.
+    """
     if form not in FORMS:
         raise BadInput(f"unknown form {form!r}; allowed: {', '.join(FORMS)}")
     if form == "matrix":
@@ -112,15 +121,24 @@ def derive(model: Model, *, form: str = "lecture") -> Derivation:
                            "linear-regression, logistic-regression")
         return Derivation(model, form, {mf.wrt.name: mf.gradient}, loss=mf.loss,
                           notes=(mf.description,) if mf.description else ())
-    g = gradient(model)
     loss = model.loss_expr
+    if form == "dag":
+        from .dag import dag_gradient
+
+        d = dag_gradient(loss, model.params, avoid=model.symbol_names)
+        return Derivation(model, form, dict(d.gradient), replacements=d.definitions, loss=loss,
+                          notes=(f"{len(d.definitions)} definitions, {d.ops} operations "
+                                 "(each shared subexpression differentiated once)",))
+    g = gradient(model) if grad is None else grad
     if form == "lecture":
         return Derivation(model, form, g, loss=loss)
     if form == "expanded":
         return Derivation(model, form, {k: expand_sigmoid(v) for k, v in g.items()}, loss=expand_sigmoid(loss))
     if form == "simplified":
-        return Derivation(model, form, {k: sp.simplify(v) for k, v in g.items()}, loss=loss)
-    repl, reduced = cse_gradient(g, avoid=model.symbol_names)
+        from .textbook import textbook
+
+        return Derivation(model, form, {k: textbook(v) for k, v in g.items()}, loss=loss)
+    repl, reduced = cse if cse is not None else cse_gradient(g, avoid=model.symbol_names)
     return Derivation(model, form, dict(zip(g, reduced)), replacements=tuple(repl), loss=loss)
 
 

@@ -132,3 +132,38 @@ def to_numpy(exprs, args: Sequence, *, cse: bool = False) -> Callable:
     f = sp.lambdify(list(args), exprs, modules=[NUMPY_FUNCTIONS, "numpy"], cse=cse)
     f.source = inspect.getsource(f).rstrip()
     return f
+
+
+def _engine_functions() -> dict[str, Callable]:
+    from .. import engine as dk
+
+    def sigmoid_prime(z):
+        s = dk.sigmoid(z)
+        return s * (1.0 - s)
+
+    return {"sigmoid": dk.sigmoid, "sigmoid_prime": sigmoid_prime, "softplus": dk.softplus, "relu": dk.relu,
+            "step": dk.step, "exp": dk.exp, "log": dk.log, "sqrt": dk.sqrt, "tanh": dk.tanh, "sin": dk.sin,
+            "cos": dk.cos, "abs": dk.abs, "sign": dk.sign, "maximum": dk.maximum, "minimum": dk.minimum}
+
+
+def to_engine(expr: sp.Expr, args: Sequence) -> Callable:
+    """``expr`` as a Python function of ``args`` written with the engine's operations.
+
+    The same printer as :func:`to_numpy`, with diffkit's engine operations in place of NumPy's,
+    so the function can be traced by ``diffkit.engine`` (``grad``, ``jvp``, ``trace``): the
+    model's loss as forward and reverse mode see it.
+
+    >>> import sympy as sp
+    >>> import diffkit.engine as dk
+    >>> from diffkit.functions import sigmoid
+    >>> z = sp.Symbol("z", real=True)
+    >>> f = to_engine(sigmoid(z) ** 2, [z])
+    >>> float(dk.grad(f)(0.0))
+    0.25
+    """
+    from ..functions import step
+
+    expr = expr.replace(lambda e: isinstance(e, sp.Heaviside), lambda e: step(e.args[0]))
+    f = sp.lambdify(list(args), expr, modules=[_engine_functions(), "numpy"])
+    f.source = inspect.getsource(f).rstrip()
+    return f

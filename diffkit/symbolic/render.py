@@ -62,23 +62,65 @@ def _mul_key(f: sp.Expr):
         cat = 3
     else:
         cat = 4
-    return (cat, sp.default_sort_key(f))
+    # among sums, prediction minus target first: (σ − y)·(1 − σ), as the lecture writes it
+    first = 0 if cat == 1 and not isinstance(f, MatAdd) and _target_last(f) else 1
+    return (cat, first, sp.default_sort_key(f))
 
 
 def _normalise_sign(e: sp.Expr) -> sp.Expr:
-    """−c·(a − b)·rest → c·(b − a)·rest: a negative coefficient is absorbed by a sum factor."""
+    """Signs and numeric content as the lecture writes them; the value is unchanged.
+
+    * A rational coefficient absorbs the numeric content of a sum factor:
+      ½·(2·tanh² − 2) → tanh² − 1.
+    * −c·(a − b)·rest → c·(b − a)·rest: a negative coefficient is absorbed by a sum factor,
+      preferably one that then reads prediction minus target, (σ − y) rather than (y − σ).
+    * (y − t)·(t² − 1) → (t − y)·(1 − t²): two flips cancel, so a factor that reads better
+      flipped (a number subtracted, as in tanh′ = 1 − tanh²) is flipped together with another.
+    """
     if not e.is_Mul:
         return e
     coeff, factors = e.as_coeff_mul()
-    if coeff >= 0:
-        return e
-    for i, f in enumerate(factors):
-        # flip (y − σ) to (σ − y), but not (wx + b) to (−wx − b): never add minus signs
-        if f.is_Add and _negatives(-f) <= _negatives(f):
-            flipped = list(factors)
-            flipped[i] = -f
-            return sp.Mul(-coeff, *flipped)
-    return e
+    factors = list(factors)
+    if coeff.is_Rational:
+        for i, f in enumerate(factors):
+            if f.is_Add:
+                k, prim = f.as_content_primitive()
+                if k.is_Rational and k != 1 and k > 0:
+                    coeff, factors[i] = coeff * k, prim
+    flippable = [i for i, f in enumerate(factors) if f.is_Add and _negatives(-f) <= _negatives(f)]
+    flippable.sort(key=lambda i: (not _target_last(-factors[i]), i))
+    if coeff < 0 and flippable:
+        i = flippable[0]
+        factors[i] = _neg(factors[i])
+        coeff = -coeff
+    elif coeff > 0 and len(flippable) >= 2:
+        reads_flipped = [i for i in flippable if _number_subtracted(factors[i])]
+        # the partner must not then read worse itself ((1 − x) stays, it would become x − 1)
+        partners = [k for k in flippable if k not in reads_flipped and not _number_subtracted(_neg(factors[k]))]
+        if reads_flipped and partners:
+            i, j = reads_flipped[0], partners[0]
+            factors[i], factors[j] = _neg(factors[i]), _neg(factors[j])
+    if coeff == 1:
+        return sp.Mul(*factors, evaluate=False) if len(factors) > 1 else factors[0]
+    return sp.Mul(coeff, *factors, evaluate=False)
+
+
+def _neg(add: sp.Expr) -> sp.Expr:
+    return sp.Add(*[-t for t in add.args])
+
+
+def _target_last(add: sp.Expr) -> bool:
+    """True for a sum like σ(z) − y: every subtracted term an atom, some added term not."""
+    neg = [t for t in add.args if t.could_extract_minus_sign()]
+    pos = [t for t in add.args if not t.could_extract_minus_sign()]
+    return bool(neg) and all((-t).is_Symbol for t in neg) and any(not t.is_Atom for t in pos)
+
+
+def _number_subtracted(add: sp.Expr) -> bool:
+    """True for t² − 1: the only subtracted terms are numbers, the added ones are not."""
+    neg = [t for t in add.args if t.could_extract_minus_sign()]
+    pos = [t for t in add.args if not t.could_extract_minus_sign()]
+    return bool(neg) and all(t.is_Number for t in neg) and bool(pos) and not any(t.is_Number for t in pos)
 
 
 def _negatives(add: sp.Expr) -> int:
@@ -158,7 +200,7 @@ def pretty(e: sp.Basic) -> str:
     """
     s = _TextPrinter(unicode=True).doprint(lecture_order(e))
     s = s.replace("sigmoid_prime(", "σ′(").replace("sigmoid(", "σ(")
-    s = re.sub(r"\*\*\(?(-?\d+)\)?", lambda m: m.group(1).translate(_SUPERSCRIPT), s)
+    s = re.sub(r"\*\*(?:\((-?\d+)\)|(-?\d+))", lambda m: (m.group(1) or m.group(2)).translate(_SUPERSCRIPT), s)
     s = s.replace(".T", "ᵀ")
     for name, g in sorted(GREEK.items(), key=lambda kv: -len(kv[0])):
         s = re.sub(rf"\b{name}\b", g, s)

@@ -1,19 +1,7 @@
-"""Operation counts and redundancy: the one counting module the CLI, reports and tests share.
+"""Redundancy: the subexpressions a naive symbolic gradient computes more than once.
 
-Convention (symbolic side)
---------------------------
-An expression is counted as the tree SymPy stores, with ``sympy.count_ops``: every occurrence of
-an operation counts, so a subexpression written twice is counted twice.  An n-ary sum or product
-counts n − 1 operations; a subtraction, a division, a power and a function application (σ, σ′,
-exp, ...) count one each; a negation counts one.  The *naive* count of a gradient is the sum of the
-counts of its partials, each as ``sympy.diff`` returns it.  The *CSE* count is that of
-``sympy.cse`` run jointly over all partials: the replacement definitions plus the reduced
-partials.
-
-The engine's tapes are counted under the convention documented in
-:mod:`diffkit.engine.counting` (one operation per primitive application forward; the elementary
-operations of each VJP rule backward), which is chosen so that both sides count the same
-arithmetic.
+Counted under the one convention of :mod:`diffkit.analysis.operation_counts` (every occurrence in
+the expression tree counts).
 
 Examples
 --------
@@ -22,8 +10,6 @@ Examples
 >>> g = gradient(builtin("ridge-sigmoid"))
 >>> [(r.pretty, r.count) for r in redundancy(g)]
 [('wx + b', 4), ('wx', 4), ('y − σ(wx + b)', 2), ('σ(wx + b)', 2), ('σ′(wx + b)', 2)]
->>> symbolic_counts(g)
-{'naive': 21, 'cse': 11}
 """
 
 from __future__ import annotations
@@ -36,20 +22,7 @@ import sympy as sp
 
 from ..functions import expand_sigmoid
 from ..symbolic import render
-from ..symbolic.derive import cse_gradient
-
-
-def count_ops(expr: sp.Expr) -> int:
-    """Operations in the tree of ``expr`` (``sympy.count_ops``; see the module convention)."""
-    return int(sp.count_ops(expr, visual=False))
-
-
-def symbolic_counts(grad: Mapping[str, sp.Expr]) -> dict[str, int]:
-    """``{"naive": Σ ops of each partial, "cse": ops after joint sympy.cse}``."""
-    naive = sum(count_ops(e) for e in grad.values())
-    repl, reduced = cse_gradient(dict(grad))
-    cse = sum(count_ops(e) for _, e in repl) + sum(count_ops(e) for e in reduced)
-    return {"naive": naive, "cse": cse}
+from .operation_counts import count_ops
 
 
 @dataclass(frozen=True)
