@@ -11,6 +11,7 @@ from .usermodel import load_model, model_from_expr
 from .analysis.compare import Comparison, compare
 from .optim import study
 from .report import write_report
+from . import display  # noqa: F401,E402 — rich display in notebooks (gives Graph its _repr_svg_)
 
 __all__ = [
     "BUILTINS", "builtin", "Model", "MatrixForm",

@@ -188,3 +188,13 @@ class Model:
         if self.hyper:
             roles.append(f"hyperparameters: {', '.join(s.name for s in self.hyper)}")
         return "; ".join(roles)
+
+    def _repr_html_(self):  # notebooks: the rendering lives in diffkit.display
+        from .display import model_html
+
+        return model_html(self)
+
+    def _repr_latex_(self):  # notebooks: the rendering lives in diffkit.display
+        from .display import model_latex
+
+        return model_latex(self)

@@ -186,7 +186,7 @@ def _start_height(out: _PDF, b) -> float:
         m = b.rows[0][1] if b.rows else None
         return 8 + (sum(h for _, _, h in out.math_size(m)) if m else 0)
     if isinstance(b, Table):
-        return 8 + 3 * 6.0
+        return _table_keep(out, b)
     if isinstance(b, Para):
         return min(out.text_height(b.text, fill=b.kind == "shows"), 40)
     return 10
@@ -228,12 +228,18 @@ def _figure(out: _PDF, b: Figure) -> None:
         p.add_page(orientation="P")
 
 
+def _table_keep(out: _PDF, b: Table) -> float:
+    """mm that must fit on the page before a table starts: all of a short table with its caption,
+    or its caption and first rows (90 mm) of a long one."""
+    lines = sum(max(2 if isinstance(c, Math) and len(c.pretty) > 40 else 1 for c in r) for r in b.rows) + 2
+    cap_h = out.text_height(b.caption, size=9) if b.caption else 0
+    return min(lines * 5.5 + cap_h, 90)
+
+
 def _table(out: _PDF, b: Table, FontFace) -> None:
     p = out.pdf
     ncol = len(b.columns)
-    lines = sum(max(2 if isinstance(c, Math) and len(c.pretty) > 40 else 1 for c in r) for r in b.rows) + 2
-    cap_h = out.text_height(b.caption, size=9) if b.caption else 0
-    out.ensure(min(lines * 5.5 + cap_h, 90))  # keep a short table (with its caption) on one page
+    out.ensure(_table_keep(out, b))  # keep a short table (with its caption) on one page
     if b.caption:
         out.text(b.caption, size=9, color=(91, 98, 112))
     widths = b.widths if len(b.widths) == ncol else tuple([1.0] * ncol)

@@ -144,3 +144,16 @@ def test_sections_option_in_the_cli(tmp_path, capsys, monkeypatch):
 
 def test_every_section_name_is_documented():
     assert list(SECTIONS) == ["model", "gradients", "backprop", "counts", "agreement", "swell", "study"]
+
+
+@pytest.mark.parametrize("which", ["report", "mlp_report"])
+def test_no_heading_is_left_at_a_page_foot(which, request):
+    pypdf = pytest.importorskip("pypdf")
+    w = request.getfixturevalue(which)
+    titles = [s.title for s in w.document.sections]
+    pages = [p.extract_text() or "" for p in pypdf.PdfReader(io.BytesIO(w.pdf.read_bytes())).pages]
+    for k, text in enumerate(pages[:-1]):
+        tail = " ".join(ln.strip() for ln in text.splitlines() if ln.strip())[-160:]
+        for t in titles:
+            # a heading must not be the last thing on a page (nothing of its section after it)
+            assert not tail.rstrip().endswith(t[-25:]), f"page {k + 1} ends with the heading {t!r}"
