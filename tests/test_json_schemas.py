@@ -22,10 +22,20 @@ CASES = {
     "check": [["check", "--claims", "CLAIMS"]],
     "swell": [["swell", "--max-n", "3"]],
     "train": [["train", "--n", "60", "--d", "2", "--epochs", "2", "--seeds", "0"],
-              # diverging SGD: the losses become huge or non-finite
-              ["train", "--n", "60", "--d", "2", "--epochs", "3", "--seeds", "0", "--C", "1e6", "--methods", "sgd"]],
+              # diverging SGD: the losses become huge
+              ["train", "--n", "60", "--d", "2", "--epochs", "3", "--seeds", "0", "--C", "1e6", "--methods", "sgd"],
+              # a step so large that the losses overflow: NaN in the JSON
+              ["train", "--n", "60", "--d", "2", "--epochs", "5", "--seeds", "0", "--methods", "gd", "--schedule",
+               "constant", "--C", "1e200"]],
     "sweep": [["train", "--n", "60", "--d", "2", "--epochs", "1", "--seeds", "0", "--sweep", "2", "--methods", "gd"]],
     "report": [["report", "--sections", "model", "--no-timing", "--points", "1", "--out", "OUT"]],
+    "explore": [["explore", "--out", "OUT"]],
+    "higher": [["higher", "--max-k", "3"]],
+    "hessian": [["hessian", "--n", "40", "--dim", "3"], ["hessian", "ridge-sigmoid"],
+                # a kink: relu's second derivative
+                ["hessian", "mlp", "--sizes", "1,1,1", "--activations", "relu,identity"]],
+    "breakeven": [["breakeven", "--models", "ridge-sigmoid", "--repeats", "1"]],
+    "jacobian": [["jacobian", "--inputs", "20", "--outputs", "5", "--repeats", "1"]],
 }
 
 
@@ -92,6 +102,15 @@ def test_validation_catches_a_broken_output(capsys, tmp_path):
         validate("compare", {**data, "value": None})  # null is never a number
     with pytest.raises(jsonschema.ValidationError):
         validate("compare", {**data, "value": "inf"})  # one spelling only
+
+
+def test_non_finite_losses_of_a_diverged_run_validate(capsys, tmp_path):
+    data = _run(CASES["train"][2], capsys, tmp_path)
+    validate("train", data)
+    run = data["runs"][0]
+    assert run["status"] == "diverged"
+    assert run["final"]["loss"] in ("NaN", "Infinity") and run["final"]["excess_loss"] in ("NaN", "Infinity")
+    assert math.isnan(decode_number("NaN"))
 
 
 def test_a_non_finite_point_validates():

@@ -18,6 +18,10 @@ COMMANDS = [
     ["derive"], ["derive", "mlp", "--form", "expanded"], ["derive", "logistic-map", "-n", "4", "--latex"],
     ["derive", "--hessian"],
     ["optimize", "--n", "200", "--d", "3", "--epochs", "2", "--seeds", "0,1"],
+    ["higher", "--max-k", "3"], ["hessian", "--n", "40", "--dim", "3"], ["hessian", "mlp"],
+    ["jacobian", "--inputs", "20", "--outputs", "5", "--repeats", "1"],
+    ["breakeven", "--models", "ridge-sigmoid", "--repeats", "1"],
+    ["explore", "--out", "page.html"], ["report", "--sections", "model", "--no-timing", "--out", "r.html"],
     ["train", "--data", "moons", "--epochs", "2", "--seeds", "0"],
 ]
 

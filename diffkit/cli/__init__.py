@@ -11,6 +11,7 @@ from .app import app, stderr
 
 # Each module registers its commands on ``app``.
 from . import analyze, derive, explore, report, train  # noqa: E402,F401
+from . import hessian, higher, modes  # noqa: E402,F401  (diffkit higher, hessian, breakeven, jacobian)
 
 __all__ = ["app", "main"]
 

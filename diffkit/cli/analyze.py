@@ -323,6 +323,12 @@ def swell_cmd(
       diffkit swell --max-n 12 --backend symengine --timing
 
       diffkit swell --max-n 10 --json
+
+    JSON (every key always present): ``rows`` — one per n with ``n``, ``ops_function``,
+    ``ops_naive``, ``ops_expanded``, ``ops_cse``, ``ops_dag``, ``ops_dag_flat``,
+    ``ops_tape_forward``, ``ops_tape_backward``, ``ops_forward_primal``, ``ops_forward_tangent``,
+    ``seconds_symbolic``, ``backend``; ``growth`` — per column {column, kind, rate, fitted_from};
+    ``backend``; ``convention``.
     """
     from ..analysis.operation_counts import CONVENTION
     from ..analysis.swell import baydin_rows, growth, swell_table

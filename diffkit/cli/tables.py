@@ -208,3 +208,42 @@ def echo_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], **kw) -
     import typer
 
     typer.echo(render(columns, rows, **kw))
+
+
+# -- a drop-in for the few rich calls some commands make (Console().print, Table().add_column/add_row),
+# so every table goes through the fitting above; rich markup such as [bold]…[/bold] is dropped.
+
+_MARKUP = __import__("re").compile(r"\[/?(?:bold|italic|dim|red|green|yellow|blue)\]")
+
+
+class Table:
+    """``rich.table.Table``'s surface used by diffkit's commands, printed by :func:`render`."""
+
+    def __init__(self, *_, **__) -> None:
+        self.columns: list[Column] = []
+        self.rows: list[tuple[str, ...]] = []
+
+    def add_column(self, name: str = "", justify: str = "left", **_) -> None:
+        self.columns.append(Column(_MARKUP.sub("", str(name)), "r" if justify == "right" else "l"))
+
+    def add_row(self, *cells) -> None:
+        self.rows.append(tuple(_MARKUP.sub("", "" if c is None else str(c)) for c in cells))
+
+
+class Console:
+    """``rich.console.Console.print`` for text and :class:`Table`, fitted to the terminal."""
+
+    def __init__(self, *_, wide: bool = False, **__) -> None:
+        self.wide = wide
+
+    def print(self, obj="", *_, **__) -> None:
+        import typer
+
+        if isinstance(obj, Table):
+            typer.echo(render(obj.columns, obj.rows, wide=self.wide))
+        else:
+            echo_fit(_MARKUP.sub("", str(obj)), width=10**9 if self.wide else None)
+
+
+def _console(wide: bool = False) -> Console:
+    return Console(wide=wide)

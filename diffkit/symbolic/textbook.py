@@ -46,6 +46,47 @@ from ..functions import sigmoid, sigmoid_prime, softplus
 
 #: Above this many operations only the cheap rewrites run (no ``cancel``/``collect``).
 MAX_OPS = 400
+#: Nor when expanding would write out more terms than this (a power of a sum, say).
+MAX_TERMS = 200
+
+
+def expansion_terms(e: sp.Expr, cap: int = 10**9) -> int:
+    """An upper bound on the number of terms of ``sympy.expand(e)``, without expanding.
+
+    >>> x, y, z = sp.symbols("x y z")
+    >>> expansion_terms((x + y + z)**30), expansion_terms((x + 1)*(y + 1) + z), expansion_terms(x**30)
+    (496, 5, 1)
+    """
+    from math import comb
+
+    memo: dict = {}
+    stack = [(e, False)]
+    while stack:
+        a, ready = stack.pop()
+        if a in memo:
+            continue
+        if not a.args or not (a.is_Add or a.is_Mul or a.is_Pow):
+            memo[a] = 1
+            continue
+        if not ready:
+            stack.append((a, True))
+            stack.extend((k, False) for k in a.args if k not in memo)
+            continue
+        if a.is_Add:
+            n = sum(memo[k] for k in a.args)
+        elif a.is_Mul:
+            n = 1
+            for k in a.args:
+                n = min(cap, n * memo[k])
+        else:
+            base, ex = a.args
+            k = memo[base]
+            if not (ex.is_Integer and ex > 0) or k == 1:
+                n = 1                           # x**n, or a power expand does not distribute
+            else:
+                n = comb(int(ex) + k - 1, k - 1) if int(ex) < 10**4 else cap
+        memo[a] = min(cap, n)
+    return memo[e]
 
 
 def _canonical(z: sp.Expr) -> tuple[sp.Expr, bool]:
@@ -160,7 +201,7 @@ def textbook(expr: sp.Expr) -> sp.Expr:
     ph = _Placeholders()
     e = _to_symbols(expr, ph)
     candidates = [e, sp.factor_terms(e)]
-    if size <= MAX_OPS:
+    if size <= MAX_OPS and expansion_terms(e) <= MAX_TERMS:
         # cancel only what the identities made cancellable: a σ (or 1 − σ, or tanh) in a
         # denominator.  A softmax's Σ exp in a denominator never cancels, and cancel is slow there.
         placeholders = set(ph.back)
