@@ -15,8 +15,8 @@ Every ``--json`` output is an object with a ``schema_version`` and validates aga
 {'a': 'Infinity', 'b': ['NaN', 1.5], 'c': None}
 >>> decode_number("-Infinity"), decode_number(2)
 (-inf, 2.0)
->>> sorted(SCHEMAS)[:3]
-['backprop', 'check', 'compare']
+>>> {"compare", "derive", "train"} <= set(SCHEMAS)
+True
 """
 
 from __future__ import annotations
