@@ -36,6 +36,7 @@ CASES = {
                 ["hessian", "mlp", "--sizes", "1,1,1", "--activations", "relu,identity"]],
     "breakeven": [["breakeven", "--models", "ridge-sigmoid", "--repeats", "1"]],
     "jacobian": [["jacobian", "--inputs", "20", "--outputs", "5", "--repeats", "1"]],
+    "profile": [["profile", "--problems", "diabetes", "--seeds", "0"]],
 }
 
 

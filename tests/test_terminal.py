@@ -21,7 +21,7 @@ COMMANDS = [
     ["higher", "--max-k", "3"], ["hessian", "--n", "40", "--dim", "3"], ["hessian", "mlp"],
     ["jacobian", "--inputs", "20", "--outputs", "5", "--repeats", "1"],
     ["breakeven", "--models", "ridge-sigmoid", "--repeats", "1"],
-    ["explore", "--out", "page.html"], ["report", "--sections", "model", "--no-timing", "--out", "r.html"],
+    ["explore", "--out", "page.html"], ["profile", "--problems", "diabetes", "--seeds", "0"], ["report", "--sections", "model", "--no-timing", "--out", "r.html"],
     ["train", "--data", "moons", "--epochs", "2", "--seeds", "0"],
 ]
 

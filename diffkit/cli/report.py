@@ -64,7 +64,14 @@ def report_cmd(
     n: Annotated[int, typer.Option("--n", help="GD/SGD study: synthetic samples.")] = 1000,
     d: Annotated[int, typer.Option("--d", help="GD/SGD study: features (when the model is not linear/logistic "
                                                "regression itself).")] = 5,
-    epochs: Annotated[int, typer.Option("--epochs", help="GD/SGD study: passes over the data.")] = 20,
+    epochs: Annotated[Optional[int], typer.Option(
+        "--epochs", help="GD/SGD study: passes over the data (default 20; with --data, diffkit train's defaults).",
+        show_default=False)] = None,
+    data: Annotated[Optional[str], typer.Option(
+        "--data", help="GD/SGD study of the report's own model on this data set (bundled name, CSV or .npy), "
+                       "split and trained as diffkit train does.")] = None,
+    target: Annotated[Optional[str], typer.Option("--target", help="Target column of --data.")] = None,
+    lam: Annotated[float, typer.Option("--lam", help="GD/SGD study: L2 regulariser λ.")] = 0.0,
     seeds: Annotated[str, typer.Option("--seeds", help="GD/SGD study: seeds, e.g. 0..4 or 0,1,2.")] = "0..4",
     eps: Annotated[float, typer.Option("--eps", help="GD/SGD study: target excess loss for 'cost to reach ε'.")] = 1e-4,
     timing: Annotated[bool, typer.Option("--timing/--no-timing", help="Measure wall time (--no-timing: no wall-time "
@@ -96,7 +103,8 @@ def report_cmd(
     from ..report import StudySettings, write_report
     from ..report.write import check_path, parse_sections
 
-    settings = StudySettings(n=n, d=d, epochs=epochs, seeds=_seed_list(seeds), eps=eps, timing=timing)
+    settings = StudySettings(n=n, d=d, epochs=epochs, seeds=_seed_list(seeds), eps=eps, timing=timing,
+                             data=data, target=target, lam=lam)
     names = parse_sections(sections)
     m, point = _model(model, expr, wrt, at, depth, dim, sizes, activations, mlp_loss)
     path = out if out is not None else Path("reports") / f"{m.name}.html"

@@ -14,10 +14,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import BadInput
+from ..optim.problem import SYNTHETIC as _SYNTHETIC
 from .app import ActsOpt, MlpLossOpt, SizesOpt, app, emit_json, finite_float
-
-_SYNTHETIC = ("linear-regression", "logistic-regression")
-_CLASSIFIERS = ("logistic-regression", "ridge-sigmoid")
 
 
 def _per_method(text: Optional[str], option: str, convert):
@@ -97,62 +95,6 @@ def _check_plot(path: Optional[Path]) -> Optional[Path]:
     return path
 
 
-def load_data(data: Optional[str], target: Optional[str], *, model: str, n: int, d: int, noise: float,
-              condition: float, data_seed: int):
-    """The Dataset named by ``--data`` (bundled name, CSV, .npy) or synthetic data; and whether it is real."""
-    from ..datasets import canonical, load
-    from ..optim import load_csv, make_data
-
-    if data is not None:
-        if canonical(data) is not None and not Path(data).exists():
-            if target is not None:
-                raise BadInput(f"--target does not apply to the bundled data set {data!r} (it knows its target)")
-            return load(data, seed=data_seed), True
-        if target is None:
-            raise BadInput("--data needs --target, the name of the target column "
-                           "(or name a bundled data set: diabetes, breast-cancer, digits, moons)")
-        if str(data).endswith(".npy"):
-            from ..optim.stream import load_npy
-            return load_npy(data, target=target), True
-        return load_csv(data, target=target), True
-    if target is not None:
-        raise BadInput("--target only applies with --data")
-    if model not in _SYNTHETIC:
-        raise BadInput(f"synthetic data exist for {', '.join(_SYNTHETIC)}; give --data for model {model!r} "
-                       "(e.g. --data moons)")
-    return make_data(model, n=n, d=d, noise=noise, seed=data_seed, condition=condition), False
-
-
-def build_model(model: str, ds, *, sizes, activations, mlp_loss, intercept: bool):
-    """The built-in model with its widths taken from the data (the data recoded as classes if it classifies)."""
-    from .. import builtin
-    from ..optim.data import as_classes
-    from .app import resolve_model
-
-    if model == "mlp":
-        m = resolve_model("mlp", None, None, sizes=sizes, activations=activations, mlp_loss=mlp_loss) \
-            if sizes is not None else None
-        if m is None:  # widths from the data: d inputs, 16 hidden, one output per class (or 1)
-            k = ds.classes or (len(set(ds.y.tolist())) if (mlp_loss == "cross-entropy") else None)
-            out = 1 if (k is None or k == 2) else k
-            acts = activations or "tanh,identity"
-            m = resolve_model("mlp", None, None, sizes=f"{ds.d},16,{out}", activations=acts, mlp_loss=mlp_loss)
-        if m.spec["loss"] == "cross-entropy" or ds.labels is not None:
-            ds = as_classes(ds, binary=m.spec["sizes"][-1] == 1 and m.spec["loss"] == "cross-entropy")
-        return m, ds
-    if sizes is not None or activations is not None or mlp_loss is not None:
-        raise BadInput(f"--sizes/--activations/--mlp-loss apply to the mlp model, not {model!r}")
-    if model in _CLASSIFIERS:
-        ds = as_classes(ds, binary=True)
-    if model == "ridge-sigmoid":
-        if ds.d != 1:
-            raise BadInput(f"ridge-sigmoid has one input x, but the data have {ds.d} feature columns")
-        return builtin("ridge-sigmoid"), ds
-    if model in _SYNTHETIC:
-        return builtin(model, d=ds.d), ds
-    return builtin(model), ds
-
-
 @app.command("train")
 def train(
     model: Annotated[str, typer.Argument(help="Built-in model: linear-regression, logistic-regression, "
@@ -224,6 +166,9 @@ def train(
                        "step-size sensitivity.")] = None,
     x: Annotated[str, typer.Option("--x", help="x-axis of the convergence plot: iterations, passes, "
                                                "sample-gradients, flops or seconds.")] = "passes",
+    stream: Annotated[bool, typer.Option(
+        "--stream", help="Read a .npy or CSV --data from disk a window at a time instead of loading it (data "
+                         "larger than memory; linear/logistic regression; no split or scaling).")] = False,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Run the study's runs in this many local "
                                                                      "processes.")] = None,
     scheduler: Annotated[Optional[str], typer.Option(
@@ -253,7 +198,6 @@ def train(
       diffkit train --data diabetes --sweep 12 --seeds 0..4 --plot sensitivity.svg
     """
     from ..optim import study
-    from ..optim.prepare import prepare
 
     plot = _check_plot(plot)
     if workers is not None and scheduler is not None:
@@ -265,18 +209,27 @@ def train(
     rerun = parse_seeds(best_seeds, "--best-seeds") if best_seeds is not None else None
     from ..optim.results import x_axis
     xfield = x_axis(x)
-    ds, real = load_data(data, target, model=model, n=n, d=d, noise=noise, condition=condition, data_seed=data_seed)
-    m, ds = build_model(model, ds, sizes=sizes, activations=activations, mlp_loss=mlp_loss, intercept=False)
-    std = real if standardize is None else standardize
-    icpt = (real and model == "linear-regression") if intercept is None else intercept
-    if icpt and model != "linear-regression":
-        raise BadInput(f"--intercept is for linear-regression; {model!r} has its own bias")
-    prep = prepare(ds, val=(0.2 if real else 0.0) if val is None else val,
-                   test=(0.2 if real else 0.0) if test is None else test, seed=split_seed,
-                   standardize=std, intercept=icpt)
-    if model == "linear-regression" and prep.train.d != m.spec.get("d"):
-        from .. import builtin
-        m = builtin("linear-regression", d=prep.train.d)
+    if stream:
+        m, train_data, prep_info, val_ds, test_ds = _streamed(model, data, target, val, test, standardize, intercept)
+        res = study(m, train_data, C=_per_method(C, "--C", _number("--C")), seeds=seed_list,
+                    methods=tuple(p.strip() for p in methods.split(",") if p.strip()),
+                    schedule=_per_method(schedule, "--schedule", str), k0=_per_method(k0, "--k0", _number("--k0")),
+                    lam=lam, epochs=_per_method(epochs, "--epochs", _int("--epochs")), batch=batch,
+                    sampling=sampling, gradient=gradient, eps=None if eps_rel is not None else eps, eps_rel=eps_rel,
+                    timing=(not json_out) if timing is None else timing, init=init, heldout=prep_info,
+                    executor=executor, workers=workers, progress=not json_out)
+        if plot is not None:
+            from ..report.study import convergence_figure, save_figure
+            save_figure(convergence_figure(res, x=xfield), plot)
+        if json_out:
+            emit_json(res.to_dict(), "train")
+        else:
+            _table(res, plot, wide=wide)
+        return
+    from ..optim.problem import problem
+    m, prep = problem(model, data, target, sizes=sizes, activations=activations, mlp_loss=mlp_loss, n=n, d=d,
+                      noise=noise, condition=condition, data_seed=data_seed, val=val, test=test,
+                      split_seed=split_seed, standardize=standardize, intercept=intercept)
     kwargs = dict(methods=tuple(p.strip() for p in methods.split(",") if p.strip()),
                   schedule=_per_method(schedule, "--schedule", str), k0=_per_method(k0, "--k0", _number("--k0")),
                   lam=lam, epochs=_per_method(epochs, "--epochs", _int("--epochs")), batch=batch,
@@ -305,6 +258,88 @@ def train(
         emit_json(res.to_dict(), "train")
         return
     _table(res, plot, wide=wide)
+
+
+@app.command("profile")
+def profile_cmd(
+    eps_rel: Annotated[float, typer.Option("--eps-rel", help="Target relative excess loss (F − F*)/(F(W₀) − F*) "
+                                                              "each method must reach.")] = 1e-2,
+    seeds: Annotated[str, typer.Option("--seeds", help="Run seeds per method and problem, e.g. 0..2.")] = "0,1,2",
+    methods: Annotated[str, typer.Option("--methods", help="Comma-separated: gd, sgd, minibatch.")] = "gd,sgd,minibatch",
+    problems: Annotated[Optional[str], typer.Option(
+        "--problems", help="Comma-separated subset of the built-in problems (default: all): diabetes, "
+                           "breast-cancer, moons, digits.")] = None,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Write the profile as .svg or .png.")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Local processes for the runs.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address for the "
+                                                                         "runs.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the profile as JSON.")] = False,
+) -> None:
+    """Performance profile of GD, SGD and minibatch SGD across the built-in problems (AlgoPerf-style).
+
+    Each problem (diabetes least squares, breast-cancer logistic regression with λ = 0.01, a moons
+    2-16-1 network, a digits 64-32-10 network) is trained with the defaults on its standardised
+    training split. A method's cost on a problem is the median over seeds of the sample gradients it
+    needs to reach the relative target (a method solves a problem when most seeds reach it); ρ(τ) is
+    the fraction of problems it solves within τ × the cheapest method's cost.
+    """
+    from ..optim.sweep import builtin_problems, performance_profile
+
+    plot = _check_plot(plot)
+    if workers is not None and scheduler is not None:
+        raise BadInput("give either --workers (local processes) or --scheduler (Dask), not both")
+    executor = scheduler if scheduler is not None else ("processes" if workers is not None else "serial")
+    table = builtin_problems()
+    chosen = None
+    if problems is not None:
+        chosen = []
+        for word in (p.strip() for p in problems.split(",") if p.strip()):
+            hit = [k for k in table if k.split(" ")[0] == word]
+            if not hit:
+                raise BadInput(f"unknown problem {word!r}; choose from {', '.join(k.split(' ')[0] for k in table)}")
+            chosen += hit
+    if eps_rel <= 0 or eps_rel >= 1 or eps_rel != eps_rel:
+        raise BadInput(f"--eps-rel must be in (0, 1), got {eps_rel!r}")
+    prof, studies = performance_profile(eps_rel=eps_rel, seeds=parse_seeds(seeds), problems=chosen,
+                                        methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
+                                        executor=executor, workers=workers, progress=not json_out)
+    if plot is not None:
+        from ..report.study import profile_figure, save_figure
+        save_figure(profile_figure(prof), plot)
+    if json_out:
+        emit_json(prof.to_dict(), "profile")
+        return
+    from .tables import Table, _console  # fitted to the terminal (diffkit.cli.tables)
+    console = _console()
+    console.print(f"sample gradients to reach relative excess loss {eps_rel:g} (median over seeds; — = not reached)")
+    t = Table(show_edge=False)
+    t.add_column("problem")
+    for m in prof.methods:
+        t.add_column(m, justify="right")
+    for pname, row in prof.costs.items():
+        t.add_row(pname, *[_fmt(row.get(m), ".4g") for m in prof.methods])
+    console.print(t)
+    solved = {m: prof.rho[m][-1] for m in prof.methods}
+    console.print("solved within any τ: " + ", ".join(f"{m} {v:.0%}" for m, v in solved.items()))
+    if plot is not None:
+        console.print(f"figure written to {plot}")
+
+
+def _streamed(model, data, target, val, test, standardize, intercept):
+    from .. import builtin
+    from ..optim.stream import open_npy, stream_csv
+
+    if data is None or target is None:
+        raise BadInput("--stream needs --data FILE (.npy or .csv) and --target")
+    if model not in _SYNTHETIC:
+        raise BadInput(f"--stream trains linear-regression or logistic-regression, not {model!r}")
+    for flag, v in (("--val", val), ("--test", test)):
+        if v not in (None, 0, 0.0):
+            raise BadInput(f"{flag} does not apply with --stream: streamed data are not split")
+    if standardize or intercept:
+        raise BadInput("--standardize/--intercept do not apply with --stream: streamed data are used as they are")
+    fd = open_npy(data, target=target) if str(data).endswith(".npy") else stream_csv(data, target=target)
+    return builtin(model, d=fd.d), fd, {}, None, None
 
 
 app.command("optimize", help="Alias of [bold]diffkit train[/bold] (same options).")(train)

@@ -53,6 +53,16 @@ def solve_optimum(objective: Objective) -> Optimum | None:
     kind = src.model.spec.get("kind")
     if src.form != "matrix" or kind not in ("linear-regression", "logistic-regression"):
         return None
+    if getattr(src, "streamed", False):  # rows on disk: normal equations from AᵀA/n, Aᵀy/n
+        if kind != "linear-regression":
+            return None
+        G, b = src.gram()
+        H = G + objective.lam * np.eye(len(b))
+        try:
+            w = np.linalg.solve(H, b)
+        except np.linalg.LinAlgError:  # singular design: the minimum-norm solution
+            w = np.linalg.lstsq(H, b, rcond=None)[0]
+        return Optimum(objective.loss(w), tuple(float(v) for v in w), "normal equations (streamed AᵀA)")
     A, y, lam, n = src.design, src.target, objective.lam, objective.n
     if kind == "linear-regression":
         if lam == 0:

@@ -83,9 +83,10 @@ def run(source: GradientSource, objective: Objective, config: RunConfig, *, seed
     lam = config.lam
     least_squares = config.fast and getattr(source, "least_squares", False)
     fast = least_squares and config.method == "sgd"
+    streamed = getattr(source, "streamed", False)
     # GD on least squares: Aᵀ(Aw − y) with reused buffers, nothing else of size n per step
     full_grad = LeastSquaresGradient(source.design, source.target) \
-        if least_squares and config.method == "gd" else source.grad_sum
+        if least_squares and config.method == "gd" and not streamed else source.grad_sum
     flops_of: dict[int, int] = {}
     fl = getattr(source, "flops", None)
 
@@ -150,15 +151,32 @@ def run(source: GradientSource, objective: Objective, config: RunConfig, *, seed
                         break
                     w -= alphas[0] * d
                     used = n
+                elif fast and streamed:  # the same blocked steps, on rows read from the file
+                    w = source.sgd_block(w, order[j:upto], alphas, lam)
+                    used = count
                 elif fast:
                     w = sgd_least_squares(w, source.design, source.target, order[j:upto], alphas, lam)
                     used = count
+                elif streamed:  # read the segment's rows in one gather, then step through them
+                    A_seg, y_seg = source.rows(order[j * b:upto * b])
+                    used = 0
+                    for s in range(j, upto):
+                        lo_, hi_ = (s - j) * b, min((s - j + 1) * b, len(y_seg))
+                        g = source.grad_rows(w, A_seg[lo_:hi_], y_seg[lo_:hi_])
+                        w -= alphas[s - j] * (g / (hi_ - lo_) + lam * w)
+                        used += hi_ - lo_
                 else:
                     used = 0
                     for s in range(j, upto):
                         batch = order[s * b:(s + 1) * b]
                         g = source.grad_sum(w, batch)
-                        w -= alphas[s - j] * (g / len(batch) + lam * w)
+                        if lam:
+                            g /= len(batch)
+                            g += lam * w
+                            g *= alphas[s - j]
+                        else:  # in place: the gradient array is ours (no temporaries per step)
+                            g *= alphas[s - j] / len(batch)
+                        w -= g
                         used += len(batch)
                 elapsed += time.perf_counter() - t0
                 if config.method == "minibatch":

@@ -53,6 +53,12 @@ def build_sources(model: Model, data: Dataset, gradient: str = "auto"):
     """
     if gradient not in GRADIENTS:
         raise BadInput(f"unknown gradient source {gradient!r}; choose {', '.join(GRADIENTS)}")
+    from .stream import FileData, StreamingGradient
+    if isinstance(data, FileData):
+        if gradient == "engine":
+            raise BadInput("streamed data use the symbolic matrix-form gradient; drop --gradient engine")
+        src = StreamingGradient(model, data)
+        return src, src
     if model.spec.get("kind") == "mlp":
         from .network import NetworkGradient, check_network_data
         check_network_data(model, data)
@@ -72,13 +78,18 @@ def build_sources(model: Model, data: Dataset, gradient: str = "auto"):
 
 
 def _curvature_scale(source) -> tuple[np.ndarray, float] | None:
-    """(design matrix, bound c on the loss's second derivative in the linear score) when known."""
+    """(Gram matrix AᵀA/n of the design A, bound c on the loss's second derivative in the linear
+    score) when the model has a linear score, else None."""
     kind = source.model.spec.get("kind") or source.model.source
+    if getattr(source, "streamed", False):
+        return source.gram()[0], 1.0 if kind == "linear-regression" else 0.25
     if getattr(source, "form", None) == "matrix" and kind in ("linear-regression", "logistic-regression"):
-        return source.design, 1.0 if kind == "linear-regression" else 0.25
+        A = source.design
+        return A.T @ A / A.shape[0], 1.0 if kind == "linear-regression" else 0.25
     if kind == "ridge-sigmoid":
         x = source.data.X[:, 0]
-        return np.column_stack([x, np.ones_like(x)]), 0.25
+        A = np.column_stack([x, np.ones_like(x)])
+        return A.T @ A / A.shape[0], 0.25
     return None
 
 
@@ -87,9 +98,8 @@ def condition_number(source) -> float | None:
     cs = _curvature_scale(source)
     if cs is None:
         return None
-    A = cs[0]
-    ev = np.linalg.eigvalsh(A.T @ A / A.shape[0])
-    return float(ev[-1] / ev[0]) if ev[0] > 1e-300 * max(ev[-1], 1e-300) and ev[0] > 0 else float("inf")
+    ev = np.linalg.eigvalsh(cs[0])
+    return float(ev[-1] / ev[0]) if ev[0] > 0 else float("inf")
 
 
 def default_schedule(source, lam: float, method: str, *, steps_per_epoch: int = 1) -> tuple[float, float]:
@@ -104,7 +114,8 @@ def default_schedule(source, lam: float, method: str, *, steps_per_epoch: int = 
       and k₀ = C·s − 1 with s = c·mean‖aᵢ‖² + λ, so the first step is α₁ = 1/s, the "stable first
       step" of a single sample.  Without k₀, C = 1/μ on ill-conditioned data makes the first steps
       C·‖aᵢ‖² ≫ 2 and SGD blows up; with C capped instead, Cμ ≪ ½ and C/k stalls.
-      With μ = 0 (a singular design) C = 1/s and k₀ = 0.
+      With μ = 0 (a singular design) and for the non-convex neuron, α₁ = 1/s decaying after 10
+      steps (C = 10/s, k₀ = 9).
     * Networks (mlp): α₁ from :data:`NETWORK_FIRST_STEP`, halved after 10 epochs (k₀ = 10 epochs of
       steps); no curvature bound exists for them.
 
@@ -119,15 +130,15 @@ def default_schedule(source, lam: float, method: str, *, steps_per_epoch: int = 
             k0 = 10.0 * steps_per_epoch
             return a1 * (k0 + 1.0), k0
         raise BadInput(f"no default step size for model {source.model.name!r}; give C (--C)")
-    A, c = cs
-    extra = 2.0 * float(source.model.defaults.get("lam", 0.0)) if (source.model.source == "ridge-sigmoid") else 0.0
-    eig = np.linalg.eigvalsh(A.T @ A / A.shape[0])
+    G, c = cs
+    neuron = source.model.source == "ridge-sigmoid"
+    extra = 2.0 * float(source.model.defaults.get("lam", 0.0)) if neuron else 0.0
+    eig = np.linalg.eigvalsh(G)
     if method == "gd":
         return 1.0 / (c * float(eig[-1]) + lam + extra), 0.0
     mu = c * max(float(eig[0]), 0.0) + lam + extra
-    s = c * float(np.einsum("ij,ij->", A, A) / A.shape[0]) + lam + extra
-    if mu <= 0 or source.model.source == "ridge-sigmoid":
-        # no μ to rely on (singular design; the non-convex neuron): α₁ = 1/s, decaying after 10 steps
+    s = c * float(np.trace(G)) + lam + extra  # trace(AᵀA/n) = mean‖aᵢ‖²
+    if mu <= 0 or neuron:
         return 10.0 / s, 9.0
     C = 1.0 / mu
     return C, max(C * s - 1.0, 0.0)
@@ -228,6 +239,9 @@ def plan(model: Model, data: Dataset, *, methods: Sequence[str] = METHODS,
     if model.spec.get("kind") != "mlp":
         data = bind(model, data)
     source, reference = build_sources(model, data, gradient)
+    from .stream import FileData
+    if isinstance(data, FileData) and (val is not None or test is not None):
+        raise BadInput("streamed data are not split; use --val 0 --test 0 (hold out data in a file of its own)")
     for extra, what in ((val, "validation"), (test, "test")):
         if extra is not None and extra.d != data.d:
             raise BadInput(f"the {what} set has {extra.d} columns but the training set {data.d}")

@@ -436,8 +436,8 @@ def study_section(study, *, own_model: bool) -> Section:
             "final excess loss, median [min, max]", f"sample gradients to reach ε = {eps:g}")
     cost = Table(cols, tuple(table), align="lrrrrrrr", widths=(1.7, 1.1, 0.9, 1.2, 1.1, 1.0, 2.9, 1.6),
                  caption=f"Cost table: medians over {len(study.config.get('seeds', []))} seeds of the final "
-                         "values; excess loss F(w) − F*, F* the exact optimum; flops under the optimiser's cost "
-                         "model (diffkit.optim.cost).",
+                         f"values; excess loss F(w) − F*, F* from {study.optimum_method}; flops under the "
+                         "optimiser's cost model (diffkit.optim.cost).",
                  timing_columns=(5,) if timing else (), note=clamp_note(rows))
     blocks.append(vertical(cost))
     blocks.append(Para(prose.study(study, rows), kind="shows"))
@@ -450,15 +450,13 @@ def build_document(comparison, study, swell_rows: Sequence, baydin: Sequence[dic
 
     ``sections``: the section ids to include, in report order (default: all whose inputs exist).
     """
-    from .study import study_kind
-
     m = comparison.model
     builders = {
         "model": lambda: model_section(comparison), "gradients": lambda: gradients_section(comparison),
         "backprop": lambda: listing_section(comparison), "counts": lambda: counts_section(comparison),
         "agreement": lambda: agreement_section(comparison),
         "swell": lambda: swell_section(swell_rows, baydin) if swell_rows else None,
-        "study": lambda: (study_section(study, own_model=study_kind(m) == m.spec.get("kind"))
+        "study": lambda: (study_section(study, own_model=study.model == m.name)
                           if study is not None else None),
     }
     wanted = list(builders) if sections is None else list(sections)

@@ -134,42 +134,117 @@ def swell(rows) -> str:
     return txt
 
 
+def _schedule_text(kind: str, C: float, k0: float) -> str:
+    if kind == "constant":
+        return f"α = C with C = {C:.3g}"
+    if kind == "c/k":
+        return f"α_k = C/(k + k₀) with C = {C:.3g}, k₀ = {k0:.4g}" if k0 else f"α_k = C/k with C = {C:.3g}"
+    return f"{kind} with C = {C:.3g}"
+
+
 def study_setting(study, *, own_model: bool) -> str:
     cfg = study.config
     which = ("the report's own model" if own_model else
              "the lecture's least-squares setting (the report's model is not linear or logistic regression)")
-    sched = ", ".join(f"{m}: {'α = C' if cfg['schedule'][m] == 'constant' else 'α_k = C/k' if cfg['schedule'][m] == 'c/k' else cfg['schedule'][m]}"
-                      f" with C = {cfg['C'][m]:.3g}" for m in cfg["methods"])
+    k0 = cfg.get("k0", {})
+    sched = "; ".join(f"{m}: {_schedule_text(cfg['schedule'][m], cfg['C'][m], k0.get(m, 0.0))}" for m in cfg["methods"])
+    epochs = cfg["epochs"]
+    if isinstance(epochs, dict):
+        vals = {epochs[m] for m in cfg["methods"]}
+        budget = (f"{vals.pop()} epochs each" if len(vals) == 1 else
+                  ", ".join(f"{m} {epochs[m]} epochs" for m in cfg["methods"]))
+    else:
+        budget = f"{epochs} epochs each"
+    held = study.heldout or {}
+    split = (f" The data were split into {held['train']} training, {held['val']} validation and {held['test']} test "
+             f"rows (seed {held['seed']})" + (", features standardised on the training rows" if held.get("standardized")
+                                              else "") + "." if held.get("val") or held.get("test") else "")
+    kappa = ("" if study.condition_number is None else
+             f" The condition number of the design, κ(AᵀA/n), is {study.condition_number:.4g}.")
+    star = ("the exact optimum" if study.optimum_method != "best-seen" else
+            "the lowest loss any run reached (no closed-form optimum)")
     return (f"Study setting: {which} — built-in {study.model} on {study.data}, fitted by minimising the mean "
-            f"loss F(w) = (1/n) Σ l_i(w) from w₀ = 0; F* = {study.optimum_loss:.6g} is the exact optimum "
-            f"({study.optimum_method}). Methods: full-batch GD, single-sample SGD with the lecture's α_k = C/k, "
-            f"and minibatch SGD (b = {cfg['batch']}); {cfg['epochs']} epochs each, seeds "
-            f"{', '.join(str(s) for s in cfg['seeds'])}, samples drawn with replacement. Step sizes: {sched} "
-            "(GD: the classical 1/L; SGD: C = 1/μ so that Cμ > 1/2, the condition for the O(1/k) rate).")
+            f"loss F(w) = (1/n) Σ l_i(w) over n = {study.n} rows; F* = {study.optimum_loss:.6g} is {star} "
+            f"({study.optimum_method}).{split}{kappa} Methods: full-batch GD, single-sample SGD and minibatch SGD "
+            f"(b = {cfg['batch']}); {budget}, seeds {', '.join(str(s) for s in cfg['seeds'])}, samples drawn "
+            f"{'with replacement' if cfg.get('sampling') == 'replacement' else 'by reshuffling each epoch'}. "
+            f"Step sizes: {sched}.")
+
+
+def _ex(v: float) -> str:
+    """An excess loss for the prose: a negative one is rounding below F*, so it reads as 0."""
+    return "0 (to rounding)" if v <= 0 else f"{v:.1e}"
+
+
+def _excess_at(runs, samples: float) -> float | None:
+    """Median over runs of the last recorded excess loss at ≤ ``samples`` sample gradients."""
+    import numpy as np
+
+    vals = []
+    for r in runs:
+        seen = [h.excess_loss for h in r.history if h.sample_gradients <= samples]
+        if seen and _finite(seen[-1]):
+            vals.append(seen[-1])
+    return float(np.median(vals)) if vals else None
 
 
 def study(study, rows) -> str:
+    """Sentences that only restate the numbers of ``study`` and the cost table ``rows``."""
+    import numpy as np
+
     by = {r["label"].split("(")[0]: r for r in rows}
+    runs = {lab.split("(")[0]: rs for lab, rs in study.by_method().items()}
     parts = ["What this shows:"]
     gd, sgd = by.get("gd"), by.get("sgd")
     if gd and sgd:
-        parts.append(f"per iteration GD evaluates n = {study.n} sample gradients and SGD one, so after the same "
-                     f"{gd['epochs']:.3g} epochs GD has made {gd['iterations']:.0f} updates and SGD "
-                     f"{sgd['iterations']:.0f}.")
-        parts.append(f"GD ends at excess loss {gd['excess']:.1e} (linear convergence on this strongly convex "
-                     f"problem), SGD at {sgd['excess']:.1e} (spread over seeds {sgd['excess_min']:.1e} to "
-                     f"{sgd['excess_max']:.1e}; O(1/k) under C/k).")
+        if gd["status"] == "converged":
+            parts.append(f"per iteration GD evaluates n = {study.n} sample gradients and SGD one; GD converged after "
+                         f"{gd['iterations']:.0f} updates ({gd['epochs']:.3g} epochs), while SGD made "
+                         f"{sgd['iterations']:.0f} updates in {sgd['epochs']:.3g} epochs.")
+        elif gd["epochs"] == sgd["epochs"]:
+            parts.append(f"per iteration GD evaluates n = {study.n} sample gradients and SGD one, so after the same "
+                         f"{gd['epochs']:.3g} epochs GD has made {gd['iterations']:.0f} updates and SGD "
+                         f"{sgd['iterations']:.0f}.")
+        else:
+            parts.append(f"per iteration GD evaluates n = {study.n} sample gradients and SGD one; GD ran "
+                         f"{gd['epochs']:.3g} epochs ({gd['iterations']:.0f} updates) and SGD {sgd['epochs']:.3g} "
+                         f"epochs ({sgd['iterations']:.0f} updates).")
+        parts.append(f"GD ends at excess loss {_ex(gd['excess'])}, SGD at {_ex(sgd['excess'])} (median; over seeds "
+                     f"{_ex(sgd['excess_min'])} to {_ex(sgd['excess_max'])}).")
+        early_gd, early_sgd = _excess_at(runs["gd"], study.n), _excess_at(runs["sgd"], study.n)
+        if early_gd is not None and early_sgd is not None and early_gd != early_sgd:
+            ahead_early = "SGD" if early_sgd < early_gd else "GD"
+            parts.append(f"After one pass over the data (n sample gradients) {ahead_early} is ahead: excess loss "
+                         f"{_ex(early_sgd)} for SGD against {_ex(early_gd)} for GD.")
+            ahead_late = "GD" if gd["excess"] < sgd["excess"] else "SGD"
+            if ahead_early == "SGD" and ahead_late == "GD":
+                parts.append("Cheap noisy steps win early and exact steps win for high accuracy here, as Bottou & "
+                             "Bousquet (2008) predict.")
+            elif ahead_early == ahead_late:
+                parts.append(f"{ahead_late} stays ahead to the end of its budget.")
+            else:
+                parts.append(f"By the end of the budgets {ahead_late} is ahead.")
     eps = study.eps
     reach = [(r["label"], r["reach"]) for r in rows if r["reach"] and r["reach"]["median"] is not None]
-    if reach and eps:
+    if len(reach) == 1 and eps:
+        parts.append(f"Only {reach[0][0]} reaches ε = {eps:g}, after {reach[0][1]['median']:.0f} sample gradients "
+                     "(median).")
+    elif reach and eps:
         best = min(reach, key=lambda t: t[1]["median"])
         parts.append(f"To reach ε = {eps:g}, {best[0]} needs the fewest sample gradients "
                      f"(median {best[1]['median']:.0f}): "
                      + "; ".join(f"{lab} {rr['median']:.0f}" for lab, rr in reach) + ".")
-        missing = [r["label"] for r in rows if r["reach"] and r["reach"]["median"] is None]
-        if missing:
-            parts.append(f"{', '.join(missing)} never reach ε within the budget.")
-    parts.append("Cheap noisy steps win early, exact steps win for high accuracy (Bottou & Bousquet 2008).")
+    missing = [r["label"] for r in rows if r["reach"] and r["reach"]["median"] is None]
+    if missing and eps:
+        parts.append(f"{', '.join(missing)} never reach{'es' if len(missing) == 1 else ''} ε = {eps:g} within the "
+                     "budget.")
+    div = [r for r in study.runs if r.status == "diverged"]
+    if div:
+        parts.append(f"{len(div)} of {len(study.runs)} runs diverged ({div[0].label}: {div[0].hint}).")
+    accs = {lab: [r.test_accuracy for r in rs if r.test_accuracy is not None] for lab, rs in study.by_method().items()}
+    if any(accs.values()):
+        parts.append("Test accuracy (median over seeds): "
+                     + ", ".join(f"{lab} {np.median(v):.3f}" for lab, v in accs.items() if v) + ".")
     return " ".join(parts)
 
 

@@ -48,6 +48,12 @@ class StudySettings:
     timing : bool, default True
         Measure wall time (False: no wall-time plot or column; the report is then byte-identical
         for the same inputs).
+    data, target : str, optional
+        Study the report's own model on this data set instead (a bundled name, or a CSV/.npy
+        file with its target column), split, scaled and trained as ``diffkit train`` does;
+        ``epochs`` None then means ``diffkit train``'s per-method defaults.
+    lam : float, default 0
+        Regulariser λ of the study (e.g. for separable classes).
     """
 
     n: int = 1000
@@ -58,9 +64,15 @@ class StudySettings:
     batch: int = 32
     noise: float = 0.1
     timing: bool = True
+    data: str | None = None
+    target: str | None = None
+    lam: float = 0.0
 
     def __post_init__(self) -> None:
-        for what, v, lo, hi in (("--n", self.n, 2, 10**6), ("--d", self.d, 1, 200), ("--epochs", self.epochs, 1, 10**4),
+        if self.epochs is None and self.data is None:
+            object.__setattr__(self, "epochs", 20)
+        for what, v, lo, hi in (("--n", self.n, 2, 10**6), ("--d", self.d, 1, 200),
+                                ("--epochs", 1 if self.epochs is None else self.epochs, 1, 10**4),
                                 ("batch", self.batch, 1, 10**6)):
             if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
                 raise BadInput(f"{what} must be an integer in [{lo}, {hi}], got {v!r}")
@@ -92,13 +104,39 @@ def report_study(model: Model | None = None, settings: StudySettings | None = No
     from ..optim import make_data, study
 
     s = settings or StudySettings()
+    if s.data is not None:
+        return data_study(model, s, methods=methods)
     kind = study_kind(model)
     d = int(model.spec.get("d", s.d)) if model is not None and kind == model.spec.get("kind") else s.d
     m = builtin(kind, d=d)
     data = make_data(kind, n=s.n, d=d, noise=s.noise, seed=0)
     # step sizes: the optimiser's defaults (1/L for GD; C = 1/μ for C/k, see optim.default_C)
-    return study(m, data, methods=tuple(methods), epochs=s.epochs, batch=s.batch,
+    return study(m, data, methods=tuple(methods), epochs=s.epochs, batch=s.batch, lam=s.lam,
                  seeds=s.seeds, eps=s.eps, timing=s.timing)
+
+
+def data_study(model: Model | None, s: StudySettings, *, methods: Sequence[str] = ("gd", "sgd", "minibatch")):
+    """The report's own model trained on ``s.data`` (held-out split, standardised) — the study the
+    report then shows; the same problem ``diffkit train MODEL --data ...`` trains."""
+    from ..optim import study
+    from ..optim.problem import problem
+
+    if model is None or (model.source or model.name) not in ("linear-regression", "logistic-regression",
+                                                             "ridge-sigmoid", "mlp"):
+        name = "an expression" if model is None or model.name == "expr" else repr(model.name)
+        raise BadInput(f"a report with --data trains a built-in model (linear-regression, logistic-regression, "
+                       f"ridge-sigmoid, mlp), not {name}")
+    kind = model.source or model.name
+    opts = {}
+    if kind == "mlp":
+        spec = model.spec
+        opts = {"sizes": ",".join(map(str, spec["sizes"])), "activations": ",".join(spec["activations"]),
+                "mlp_loss": spec["loss"]}
+    m, prep = problem(kind, s.data, s.target, **opts)
+    epochs = None if s.epochs is None else s.epochs
+    return study(m, prep.train, val=prep.val, test=prep.test, heldout=prep.to_dict(), methods=tuple(methods),
+                 epochs=epochs, batch=min(s.batch, prep.train.n), seeds=s.seeds, eps=s.eps, timing=s.timing,
+                 lam=s.lam)
 
 
 # -- figures a study's CLI writes (--plot): they only read result objects ----------------------
@@ -228,3 +266,27 @@ def save_figure(fig, path) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def profile_figure(profile):
+    """Performance profile ρ_m(τ): the fraction of problems on which method m reaches the relative
+    target within τ × the best method's cost (Dolan & Moré 2002), a step curve per method."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    from .figures import _RC, COLORS
+
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(6.4, 3.6), dpi=100)
+        ax = fig.add_subplot()
+        for m in profile.methods:
+            ax.step(profile.taus, profile.rho[m], where="post", color=COLORS.get(m, "#9467bd"), lw=1.8, label=m)
+        ax.set_xscale("log")
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_xlabel(f"τ: cost ({profile.measure.replace('_', ' ')}) / best method's cost")
+        ax.set_ylabel("fraction of problems solved within τ")
+        ax.set_title(f"Performance profile over {len(profile.problems)} built-in problems, "
+                     f"target relative excess loss {profile.eps_rel:g}")
+        ax.legend(loc="lower right", frameon=False)
+        fig.set_layout_engine("constrained")
+    return fig

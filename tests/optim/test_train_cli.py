@@ -3,6 +3,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 
 from diffkit.cli import main
@@ -34,7 +35,16 @@ def test_serial_processes_and_dask_give_identical_json(capsys):
     assert rc == 0, err
     a, b, c = (_without_wall_times(t) for t in (serial, procs, dask))
     assert len(a["runs"]) == 6
-    assert a == b == c
+    assert _diff(a, b) == [] and _diff(a, c) == []
+
+
+def _diff(x, y, path=""):
+    """The paths where two JSON documents differ (for a readable failure)."""
+    if isinstance(x, dict) and isinstance(y, dict):
+        return [d for k in sorted(set(x) | set(y)) for d in _diff(x.get(k), y.get(k), f"{path}/{k}")]
+    if isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
+        return [d for i, (u, v) in enumerate(zip(x, y)) for d in _diff(u, v, f"{path}[{i}]")]
+    return [] if x == y else [f"{path}: {x!r} != {y!r}"]
 
 
 def test_parallel_run_reports_its_wall_time(capsys):
@@ -127,3 +137,31 @@ def test_bad_input_is_one_error_line_and_leaves_no_file(capsys, tmp_path, make_a
     assert rc == 2, err
     assert err.startswith("Error: ") and err.count("\n") == 1 and needle in err, err
     assert out == "" and sorted(os.listdir(tmp_path)) == before
+
+
+def test_performance_profile_against_costs_computed_here(capsys, tmp_path):
+    from diffkit.optim.sweep import profile_from_studies
+    from diffkit import builtin
+    from diffkit.optim import make_data, study
+    studies = {f"p{i}": study(builtin("linear-regression", d=3), make_data(n=200, d=3, seed=i, condition=c),
+                              epochs={"gd": 500, "sgd": 10, "minibatch": 10}, seeds=(0, 1, 2), timing=False)
+               for i, c in enumerate((1.0, 30.0))}
+    prof = profile_from_studies(studies, eps_rel=1e-3, taus=(1.0, 2.0, 1e9))
+    for name, s in studies.items():
+        for label, runs in s.by_method().items():
+            got = [r.cost_to_reach(1e-3, relative=True) for r in runs]
+            ok = [g for g in got if g is not None]
+            want = float(np.median(ok)) if len(ok) * 2 > len(got) else None
+            assert prof.costs[name][label.split("(")[0]] == want
+    for m in prof.methods:  # ρ(τ) by hand: fraction of problems within τ × the best cost
+        for t, rho in zip(prof.taus, prof.rho[m]):
+            hits = 0
+            for row in prof.costs.values():
+                best = min(v for v in row.values() if v is not None)
+                hits += row[m] is not None and row[m] <= t * best
+            assert rho == hits / len(prof.costs)
+    svg = tmp_path / "p.svg"
+    rc, out, err = run_cli(capsys, "profile", "--problems", "diabetes", "--seeds", "0", "--plot", str(svg), "--json")
+    assert rc == 0, err
+    data = json.loads(out)
+    assert data["problems"] == ["diabetes (least squares)"] and svg.exists()

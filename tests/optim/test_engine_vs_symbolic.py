@@ -1,0 +1,44 @@
+"""``gradient="engine"`` and ``gradient="symbolic"`` make the same iterates (1e-12 relative) on every
+built-in model that can be trained, for GD, SGD and minibatch SGD."""
+
+import numpy as np
+import pytest
+
+from diffkit import builtin
+from diffkit.datasets import load
+from diffkit.optim import study
+from diffkit.optim.data import Dataset, as_classes
+from diffkit.optim.prepare import prepare
+
+KW = dict(methods=("gd", "sgd", "minibatch"), epochs={"gd": 40, "sgd": 2, "minibatch": 3}, seeds=(0,), timing=False)
+
+
+def _problem(name):
+    if name == "linear-regression":
+        p = prepare(load("diabetes"), standardize=True, intercept=True)
+        return builtin(name, d=p.train.d), p.train, 0.0
+    if name == "logistic-regression":
+        p = prepare(as_classes(load("breast-cancer")), standardize=True)
+        return builtin(name, d=p.train.d), p.train, 0.01
+    moons = prepare(load("moons", n=200, seed=3), standardize=True).train
+    if name == "ridge-sigmoid":
+        return builtin(name), Dataset(moons.X[:, :1], moons.y, ("x",), labels=moons.labels), 0.0
+    return builtin("mlp", sizes=(2, 3, 1), activations=("tanh", "identity"), loss="cross-entropy"), moons, 0.0
+
+
+@pytest.mark.parametrize("name", [
+    "linear-regression", "logistic-regression",
+    pytest.param("ridge-sigmoid", marks=pytest.mark.xfail(
+        strict=False, reason="engine bug of issue 9: the per-sample λw² of a batch-summed graph is counted once "
+                             "per batch (GD and minibatch differ; single-sample SGD agrees)")),
+    "mlp",
+])
+def test_engine_and_symbolic_iterates_agree(name):
+    model, data, lam = _problem(name)
+    a = study(model, data, gradient="symbolic", lam=lam, **KW)
+    b = study(model, data, gradient="engine", lam=lam, **KW)
+    assert [r.gradient for r in a.runs] == ["symbolic"] * 3 and [r.gradient for r in b.runs] == ["engine"] * 3
+    for x, y in zip(a.runs, b.runs):
+        xa, ya = np.array(x.params), np.array(y.params)
+        assert np.max(np.abs(xa - ya)) <= 1e-12 * np.max(np.abs(xa)), (x.method, xa, ya)
+        assert x.final.iteration == y.final.iteration
