@@ -32,7 +32,7 @@ from ..errors import BadInput
 MAX_NODES = 80
 
 #: Box sizes and gaps of the drawing (px).
-BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 132, 44, 18, 46, 12
+BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 150, 44, 16, 46, 12
 
 
 @dataclass(frozen=True)
