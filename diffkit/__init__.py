@@ -1,7 +1,7 @@
 """diffkit: symbolic (SymPy) and reverse-mode automatic differentiation, side by side."""
 
 from .builtins import BUILTINS, builtin
-from .errors import BadInput, ComputationError, DiffkitError, ParseError
+from .errors import BadInput, BudgetExceeded, ComputationError, DiffkitError, DomainError, OutputError, ParseError
 from .functions import relu, sigmoid, sigmoid_prime, softplus, step
 from .model import MatrixForm, Model
 from .parse import parse
@@ -15,7 +15,7 @@ from . import display  # noqa: F401,E402 — rich display in notebooks (gives Gr
 
 __all__ = [
     "BUILTINS", "builtin", "Model", "MatrixForm",
-    "DiffkitError", "BadInput", "ParseError", "ComputationError",
+    "DiffkitError", "BadInput", "ParseError", "ComputationError", "DomainError", "BudgetExceeded", "OutputError",
     "sigmoid", "sigmoid_prime", "relu", "step", "softplus",
     "parse", "model_from_expr", "load_model", "derive", "Derivation", "gradient", "hessian", "to_numpy",
     "compare", "Comparison", "study", "write_report",

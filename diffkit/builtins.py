@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 
 import sympy as sp
 
+from . import constraints as C
 from .errors import BadInput
 from .functions import relu, sigmoid, softplus, step
 from .model import MatrixForm, Model
@@ -32,6 +33,8 @@ ACTIVATIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
 
 #: Largest number of MLP parameters kept as a symbolic expression; wider nets are graph-only.
 MLP_SYMBOLIC_MAX_PARAMS = 64
+#: Largest number of MLP parameters at all: each weight is also a SymPy symbol (≈1 s and ~100 MB per 10⁵).
+MLP_MAX_PARAMS = 100_000
 
 
 def ridge_sigmoid() -> Model:
@@ -59,7 +62,7 @@ def ridge_sigmoid() -> Model:
 
 def linear_regression(d: int = 2) -> Model:
     """Least squares: per sample l = ½(y − ⟨w, x⟩)²; matrix form L = ½‖y − Xw‖², ∇L = −Xᵀ(y − Xw)."""
-    d = _check_int("d", d, 1, 1000)
+    d = C.DIM.check(d)
     ws = sp.symbols(f"w1:{d + 1}", **R)
     xs = sp.symbols(f"x1:{d + 1}", **R)
     y = sp.Symbol("y", **R)
@@ -84,7 +87,7 @@ def logistic_regression(d: int = 2) -> Model:
 
     Matrix form L = 1ᵀ softplus(Xw) − yᵀXw with gradient Xᵀ(σ(Xw) − y).
     """
-    d = _check_int("d", d, 1, 1000)
+    d = C.DIM.check(d)
     ws = sp.symbols(f"w1:{d + 1}", **R)
     xs = sp.symbols(f"x1:{d + 1}", **R)
     b, y = sp.symbols("b y", **R)
@@ -112,7 +115,7 @@ def logistic_regression(d: int = 2) -> Model:
 
 def logistic_map(n: int = 4) -> Model:
     """Baydin et al.'s expression-swell example: l₁ = x, l_{k+1} = 4 l_k (1 − l_k); f = l_n."""
-    n = _check_int("n", n, 1, 64)
+    n = C.DEPTH.check(n)
     x = sp.Symbol("x", **R)
     ls = sp.symbols(f"l1:{n + 1}", **R)
     steps = [(ls[0], x)]
@@ -126,43 +129,52 @@ def logistic_map(n: int = 4) -> Model:
     )
 
 
-def mlp(sizes: Sequence[int] = (2, 2, 1), activations: Sequence[str] | str = ("sigmoid", "identity"),
+def mlp(sizes: Sequence[int] = (2, 2, 1), activations: Sequence[str] | str | None = None,
         loss: str = "squared") -> Model:
     """An L-layer perceptron a_l = act_l(W_l a_{l-1} + b_l), with squared-error or cross-entropy loss.
 
-    ``sizes`` = (input width, width of layer 1, ..., output width); one activation per layer.
+    ``sizes`` = (input width, width of layer 1, ..., output width); one activation per layer
+    (default: sigmoid for the hidden layers, identity for the last).
     Up to ``MLP_SYMBOLIC_MAX_PARAMS`` parameters the loss is kept symbolically; beyond, only
     ``spec`` is kept and the engine builds the graph.
     """
-    sizes = tuple(_check_int("layer width", s, 1, 100_000) for s in sizes)
-    if len(sizes) < 2:
-        raise BadInput(f"mlp sizes {sizes!r}: give the input width and at least one layer width")
+    if isinstance(sizes, list):
+        sizes = tuple(sizes)
+    sizes = C.SIZES.check(sizes)
     layers = len(sizes) - 1
+    if activations is None:
+        activations = ("sigmoid",) * (layers - 1) + ("identity",)
+    if isinstance(activations, list):
+        activations = tuple(activations)
+    C.ACTIVATIONS.check(activations)
     acts = (activations,) * layers if isinstance(activations, str) else tuple(activations)
     if len(acts) != layers:
-        raise BadInput(f"mlp has {layers} layers but {len(acts)} activations were given")
-    for a in acts:
-        if a not in ACTIVATIONS:
-            raise BadInput(f"unknown activation {a!r}; allowed: {', '.join(ACTIVATIONS)}")
-    if loss not in ("squared", "cross-entropy"):
-        raise BadInput(f"unknown mlp loss {loss!r}; allowed: squared, cross-entropy")
+        raise BadInput(f"mlp has {layers} layer{'s' if layers != 1 else ''} (sizes {','.join(map(str, sizes))}) "
+                       f"but {len(acts)} activation{'s were' if len(acts) != 1 else ' was'} given; give one per layer")
+    C.MLP_LOSS.check(loss)
     spec = {"kind": "mlp", "sizes": sizes, "activations": acts, "loss": loss}
     n_params = sum(sizes[i] * sizes[i + 1] + sizes[i + 1] for i in range(layers))
-
-    Ws = [sp.Matrix(sizes[i + 1], sizes[i], lambda r, c, i=i: sp.Symbol(f"W{i + 1}_{r + 1}_{c + 1}", **R))
-          for i in range(layers)]
-    bs = [sp.Matrix(sizes[i + 1], 1, lambda r, c, i=i: sp.Symbol(f"b{i + 1}_{r + 1}", **R)) for i in range(layers)]
-    xs = sp.Matrix(sizes[0], 1, lambda r, c: sp.Symbol(f"x{r + 1}", **R))
-    ys = sp.Matrix(sizes[-1], 1, lambda r, c: sp.Symbol(f"y{r + 1}", **R))
-    params = tuple(s for W, bv in zip(Ws, bs) for s in list(W) + list(bv))
-    data = tuple(xs) + tuple(ys)
+    if n_params > MLP_MAX_PARAMS:
+        raise BadInput(f"mlp {'-'.join(map(str, sizes))} has {n_params} parameters; at most {MLP_MAX_PARAMS} "
+                       "are allowed (use smaller --sizes)")
+    # Symbols are made in plain loops (sp.Matrix with a filling lambda takes minutes for 10⁵
+    # entries); matrices are formed only for the symbolic loss of a small net.
+    Wsyms = [[[sp.Symbol(f"W{i + 1}_{r + 1}_{c + 1}", **R) for c in range(sizes[i])] for r in range(sizes[i + 1])]
+             for i in range(layers)]
+    bsyms = [[sp.Symbol(f"b{i + 1}_{r + 1}", **R) for r in range(sizes[i + 1])] for i in range(layers)]
+    xsyms = [sp.Symbol(f"x{r + 1}", **R) for r in range(sizes[0])]
+    ysyms = [sp.Symbol(f"y{r + 1}", **R) for r in range(sizes[-1])]
+    params = tuple(s for W, bv in zip(Wsyms, bsyms) for s in [e for row in W for e in row] + bv)
+    data = tuple(xsyms) + tuple(ysyms)
     defaults = {s.name: round(0.3 * ((i * 7) % 11 - 5) / 5, 6) for i, s in enumerate(params)}
-    defaults.update({s.name: 0.5 + 0.25 * i for i, s in enumerate(xs)})
-    defaults.update({s.name: 1.0 if i == 0 else 0.0 for i, s in enumerate(ys)})
+    defaults.update({s.name: 0.5 + 0.25 * i for i, s in enumerate(xsyms)})
+    defaults.update({s.name: 1.0 if i == 0 else 0.0 for i, s in enumerate(ysyms)})
+    ys = ysyms
     domains = {s.name: (0.0, 1.0) for s in ys}
     expr = None
     if n_params <= MLP_SYMBOLIC_MAX_PARAMS:
-        a = xs
+        Ws, bs = [sp.Matrix(W) for W in Wsyms], [sp.Matrix(bv) for bv in bsyms]
+        a = sp.Matrix(xsyms)
         for i in range(layers):
             zl = Ws[i] * a + bs[i]
             a = zl.applyfunc(ACTIVATIONS[acts[i]]) if i < layers - 1 else zl
@@ -176,10 +188,13 @@ def mlp(sizes: Sequence[int] = (2, 2, 1), activations: Sequence[str] | str = ("s
             expr = sp.log(sum(sp.exp(o) for o in out)) - sum(yk * o for yk, o in zip(ys, out))
     return Model(
         name="mlp", loss=expr, params=params, data=data, defaults=defaults, domains=domains,
-        description=f"MLP {'-'.join(map(str, sizes))}, activations {', '.join(acts)}, {loss} loss"
-        + ("" if loss == "squared" else " (on the last layer's logits)"),
-        source="mlp", spec=spec,
+        description=_mlp_description(sizes, acts, loss), source="mlp", spec=spec,
     )
+
+
+def _mlp_description(sizes, acts, loss) -> str:
+    return (f"MLP {'-'.join(map(str, sizes))}, activations {', '.join(acts)}, {loss} loss"
+            + ("" if loss == "squared" else " (on the last layer's logits)"))
 
 
 BUILTINS: dict[str, Callable[..., Model]] = {

@@ -28,3 +28,24 @@ class ComputationError(DiffkitError, ArithmeticError):
     """A computation failed at run time (NaN/inf under anomaly mode, divergence, ...)."""
 
     exit_code = 1
+
+
+class DomainError(BadInput):
+    """A point lies outside a function's domain, or a value overflows float64 there.
+
+    The message names the function, the point and the value, e.g.
+    ``log(w) is undefined at w = 0 (log needs a positive argument)``.
+    """
+
+
+class BudgetExceeded(BadInput):
+    """The work asked for is estimated to exceed a time or memory budget (``--force`` overrides).
+
+    The message names the size, its limit and the estimate.
+    """
+
+
+class OutputError(DiffkitError):
+    """Writing the output failed (a full disk, a closed stream, an unwritable file)."""
+
+    exit_code = 1

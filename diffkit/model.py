@@ -32,6 +32,8 @@ from typing import Any, Mapping
 import numpy as np
 import sympy as sp
 
+from . import constraints as C
+from .constraints import Interval as _Range, check, shorten
 from .errors import BadInput
 
 Interval = tuple[float, float]
@@ -92,11 +94,35 @@ class Model:
     spec: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "defaults", MappingProxyType({k: float(v) for k, v in self.defaults.items()}))
+        if not isinstance(self.name, str):
+            raise BadInput(f"a model's name must be a string, got {shorten(self.name)}")
+        if self.loss is not None and not isinstance(self.loss, sp.Expr):
+            raise BadInput(f"a model's loss must be a SymPy expression or None, got {shorten(self.loss)}")
+        for role in ("params", "data", "hyper"):
+            v = getattr(self, role)
+            if not isinstance(v, (tuple, list)) or not all(isinstance(s, sp.Symbol) for s in v):
+                raise BadInput(f"a model's {role} must be a tuple of SymPy symbols, got {shorten(v)}")
+            object.__setattr__(self, role, tuple(v))
+        if not hasattr(self.defaults, "items"):
+            raise BadInput(f"a model's defaults must map symbol names to numbers, got {shorten(self.defaults)}")
+        defaults = {}
+        for k, v in self.defaults.items():
+            defaults[k] = _finite_value(k, v)
+        object.__setattr__(self, "defaults", MappingProxyType(defaults))
+        if not hasattr(self.domains, "items"):
+            raise BadInput(f"a model's domains must map symbol names to (low, high), got {shorten(self.domains)}")
+        for k, dom in self.domains.items():
+            try:
+                lo, hi = (float(t) for t in dom)
+            except (TypeError, ValueError):
+                raise BadInput(f"the domain of {shorten(k)} must be (low, high), got {shorten(dom)}") from None
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+                raise BadInput(f"the domain of {shorten(k)} must be finite with low < high, got {shorten(dom)}")
         object.__setattr__(self, "domains", MappingProxyType(dict(self.domains)))
         object.__setattr__(self, "spec", MappingProxyType(dict(self.spec)))
         names = [s.name for s in self.params + self.data + self.hyper]
-        dup = sorted({n for n in names if names.count(n) > 1})
+        seen: set[str] = set()
+        dup = sorted({n for n in names if n in seen or seen.add(n)})  # linear: nets have 10⁵ symbols
         if dup:
             raise BadInput(f"symbol {dup[0]!r} is listed in more than one role (params/data/hyper)")
         if not self.params:
@@ -130,7 +156,7 @@ class Model:
         for s in self.symbols:
             if s.name == name:
                 return s
-        raise BadInput(f"unknown symbol {name!r}; this model has {', '.join(self.symbol_names)}")
+        raise BadInput(f"unknown symbol {shorten(name)}; this model has {_names(self.symbol_names)}")
 
     @property
     def loss_expr(self) -> sp.Expr:
@@ -145,16 +171,12 @@ class Model:
     def point(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
         """The default point, with ``overrides`` (validated: known names, finite values)."""
         pt = dict(self.defaults)
+        if overrides is not None and not hasattr(overrides, "items"):
+            raise BadInput(f"a point must map symbol names to numbers, got {shorten(overrides)}")
         for k, v in (overrides or {}).items():
             if k not in self.symbol_names:
-                raise BadInput(f"unknown symbol {k!r} in point; this model has {', '.join(self.symbol_names)}")
-            try:
-                fv = float(v)
-            except (TypeError, ValueError):
-                raise BadInput(f"value {v!r} for {k!r} is not a number") from None
-            if not math.isfinite(fv):
-                raise BadInput(f"value {v!r} for {k!r} is not finite")
-            pt[k] = fv
+                raise BadInput(f"unknown symbol {shorten(k)} in point; this model has {_names(self.symbol_names)}")
+            pt[k] = _finite_value(k, v)
         missing = [n for n in self.symbol_names if n not in pt]
         if missing:
             raise BadInput(f"no value for symbol {missing[0]!r}; give it with --at {missing[0]}=VALUE")
@@ -166,6 +188,9 @@ class Model:
 
         ``vary="params"`` keeps data and hyperparameters at ``base`` (default: the defaults).
         """
+        check("n", n, _Range(int, 0, 10**6))
+        check("seed", seed, C.SEED.constraint)
+        check("vary", vary, C.VARY.constraint)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         varying = self.wrt if vary == "params" else self.symbol_names
         out = []
@@ -198,3 +223,23 @@ class Model:
         from .display import model_latex
 
         return model_latex(self)
+
+
+def _finite_value(name, v) -> float:
+    """``float(v)`` for the value of symbol ``name``; BadInput unless it is a finite real number."""
+    if isinstance(v, (bool, np.bool_)) or isinstance(v, (str, bytes)):
+        raise BadInput(f"value {shorten(v)} for {shorten(name)} is not a number")
+    try:
+        fv = float(v)
+    except (TypeError, ValueError, OverflowError):
+        raise BadInput(f"value {shorten(v)} for {shorten(name)} is not a number") from None
+    if not math.isfinite(fv):
+        raise BadInput(f"value {shorten(v)} for {shorten(name)} is not finite")
+    return fv
+
+
+def _names(names, limit: int = 12) -> str:
+    names = list(names)
+    if len(names) <= limit:
+        return ", ".join(names)
+    return ", ".join(names[:limit]) + f", … ({len(names)} symbols)"

@@ -69,11 +69,11 @@ def test_compare_same_seed_same_json(capsys):
     (["compare", "--at", "w=inf"], "is not finite"),
     (["compare", "--expr", "w*x", "--wrt", "w"], "no value for symbol 'w'"),
     (["compare", "--expr", "w*x", "--wrt", "w", "--at", "w=1"], "no value for symbol 'x'"),
-    (["compare", "--points", "-1"], "--points must be between 0 and 100000"),
+    (["compare", "--points", "-1"], "--points must be an integer in [0, 100000]"),
     (["compare", "--expr", "w*x", "--wrt", "w", "--at", "w=1,x=1,zz=3"], "'zz', which does not appear"),
     (["check", "--claims", "/nonexistent/claims.txt"], "does not exist"),
     (["check"], "--claims FILE is required"),
-    (["swell", "--max-n", "0"], "--max-n must be an integer from 1 to 12"),
+    (["swell", "--max-n", "0"], "--max-n must be an integer in [1, 12]"),
 ])
 def test_bad_input_is_one_line_exit_2(argv, needle, capsys):
     assert main(argv) == 2

@@ -175,8 +175,8 @@ def test_derive_help_shows_an_example(capsys):
     (["derive", "--expr", "w*x"], "--wrt is required"),
     (["derive", "--expr", "w*x", "--wrt", "q"], "'q', which does not appear"),
     (["derive", "mlp", "--sizes", "2,x"], "--sizes expects comma-separated integers"),
-    (["derive", "mlp", "--activations", "sigmoid,gelu"], "unknown activation 'gelu'"),
-    (["derive", "logistic-map", "--depth", "0"], "n must be an integer in [1, 64]"),
+    (["derive", "mlp", "--activations", "sigmoid,gelu"], "got 'gelu'"),
+    (["derive", "logistic-map", "--depth", "0"], "--depth must be an integer in [1, 64]"),
     (["derive", "ridge-sigmoid", "--depth", "3"], "does not apply to model 'ridge-sigmoid'"),
     (["derive", "--nope"], "No such option"),
 ])

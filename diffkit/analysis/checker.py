@@ -36,7 +36,10 @@ from typing import Mapping
 
 import sympy as sp
 
-from ..errors import BadInput, ParseError
+from .. import constraints as C
+from ..constraints import validate_params
+from ..domain import check_model
+from ..errors import BadInput, DomainError, ParseError
 from ..model import Model
 from ..parse import parse
 from .listing import backprop_listing, model_steps
@@ -120,6 +123,7 @@ def _truth(model: Model, point: Mapping[str, float]) -> dict[sp.Symbol, sp.Float
     return env
 
 
+@validate_params(model=C.MODEL, text=C.Param("text", C.Text(10**6)), points=C.POINTS, seed=C.SEED, rtol=C.RTOL)
 def check_claims(model: Model, text: str, *, points: int = 20, seed: int = 0, rtol: float = 1e-9) -> CheckResult:
     """Judge every claim in ``text`` (see the module docstring)."""
     claims = parse_claims(model, text)
@@ -127,8 +131,14 @@ def check_claims(model: Model, text: str, *, points: int = 20, seed: int = 0, rt
         base = model.point()
     except BadInput:
         base = None
-    pts = ([base] if base is not None else []) + model.random_points(points, seed=seed, base=base)
-    truths = [(_truth(model, p), p) for p in pts]
+    if base is not None:
+        check_model(model, base)  # the user's point must lie in the loss's domain (DomainError)
+    truths = [] if base is None else [(_truth(model, base), base)]
+    for p in model.random_points(points, seed=seed, base=base):
+        try:
+            truths.append((_truth(model, p), p))
+        except DomainError:  # a random point outside the domain (log of a negative, say) is skipped
+            continue
     results = []
     for line, target, rhs, expr in claims:
         tsym = sp.Symbol(target, real=True)

@@ -32,6 +32,7 @@ import sympy as sp
 
 from ..model import Model
 from ..symbolic import render
+from ..domain import check_model
 
 
 def decompose(expr: sp.Expr, *, output: str = "L", avoid=()) -> tuple[tuple[sp.Symbol, sp.Expr], ...]:
@@ -197,7 +198,7 @@ def _evaluate_forward(steps, point: Mapping[str, float], model: Model) -> dict[s
 
 def backprop_listing(model: Model, point: Mapping[str, float] | None = None) -> BackpropListing:
     """The lecture's BACKWARD listing for ``model`` at ``point`` (default: the model's point)."""
-    pt = model.point(point)
+    pt = check_model(model, point)  # DomainError naming the function, e.g. log(w) at w = 0
     steps = model_steps(model)
     forward_values, env = _evaluate_forward(steps, pt, model)
     step_syms = [s for s, _ in steps]

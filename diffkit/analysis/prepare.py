@@ -29,6 +29,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import sympy as sp
 
+from ..domain import check_model, check_point
 from ..functions import relu, step
 from ..model import Model
 from ..symbolic import derive as _derive
@@ -114,11 +115,13 @@ def prepare(model: Model, point: Mapping[str, float] | None = None, *, forms=FOR
     """
     from .. import engine
 
-    pt = model.point(point)
+    pt = check_model(model, point)  # a point outside the loss's domain is refused before any work
     if not model.steps:  # name the graph's nodes once, so listing, engine and drawing agree
         model = dataclasses.replace(model, steps=model_steps(model))
     loss = model.loss_expr
     grad = _derive.gradient(model)
+    for p, g in grad.items():
+        check_point(g, pt, what=f"∂L/∂{p}: ")
     cse = _derive.cse_gradient(grad, avoid=model.symbol_names)
     derivations = {f: _derive.derive(model, form=f, grad=grad, cse=cse) for f in forms}
     kinked = tuple(dict.fromkeys(e for e in sp.preorder_traversal(loss) if isinstance(e, KINKED)))

@@ -8,14 +8,13 @@ from typing import Annotated, Optional
 
 import typer
 
+from .. import constraints as C
 from ..errors import BadInput
 from .tables import Column, WideOpt, echo_fit, echo_table, number
-from .app import (ActsOpt, DepthOpt, DimOpt, ExprOpt, JsonOpt, MlpLossOpt, ModelArg, SizesOpt, WrtOpt,
-                  app, emit_json, parse_assignments, resolve_model)
+from .app import AtOpt, JsonOpt, ModelOptions, app, emit_json, model_command, option, replace_defaults, seed_option
 
-AtOpt = Annotated[Optional[str], typer.Option("--at", help="Point: name=value pairs, e.g. w=0.5,b=-0.3.")]
-PointsOpt = Annotated[int, typer.Option("--points", help="Random points for the agreement check (0..100000).")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the random points.")]
+PointsOpt = Annotated[int, option(C.POINTS)]
+SeedOpt = Annotated[str, seed_option(C.SEED)]
 
 
 def _g(v: float, digits: int = 12) -> str:
@@ -26,25 +25,16 @@ def _e(v: float) -> str:
     return f"{v:.1e}"
 
 
-def _model(model, expr, wrt, at, depth, dim, sizes, activations, mlp_loss):
-    point = parse_assignments(at)
-    if expr is not None:
-        from ..usermodel import model_from_expr
-
-        if any(v is not None for v in (model, depth, dim, sizes, activations, mlp_loss)):
-            raise BadInput("give either a built-in model (with its options) or --expr, not both")
-        return model_from_expr(expr, wrt if wrt is not None else "", at=point), point
-    return resolve_model(model, None, wrt, depth, dim, sizes, activations, mlp_loss), point
+def _model(opts: ModelOptions):
+    """The model and the ``--at`` point, checked against the model's domain."""
+    return opts.build()
 
 
-@app.command("compare")
+@model_command("compare")
 def compare_cmd(
-    model: ModelArg = None, expr: ExprOpt = None, wrt: WrtOpt = None, at: AtOpt = None,
-    points: PointsOpt = 10, seed: SeedOpt = 0, json_out: JsonOpt = False, wide: WideOpt = False,
+    opts: ModelOptions, points: PointsOpt = 10, seed: SeedOpt = "0", json_out: JsonOpt = False, wide: WideOpt = False,
     report: Annotated[Optional[Path], typer.Option(
         "--report", help="Also write a self-contained HTML report here, and a PDF beside it.")] = None,
-    depth: DepthOpt = None, dim: DimOpt = None, sizes: SizesOpt = None,
-    activations: ActsOpt = None, mlp_loss: MlpLossOpt = None,
 ) -> None:
     """Compare symbolic (SymPy) and reverse-mode differentiation of one model.
 
@@ -64,7 +54,7 @@ def compare_cmd(
     """
     from ..analysis.compare import compare
 
-    m, point = _model(model, expr, wrt, at, depth, dim, sizes, activations, mlp_loss)
+    m, point = _model(opts)
     c = compare(m, point, points=points, seed=seed)
     if report is not None:
         from ..report import write_report
@@ -205,13 +195,11 @@ def _pretty(e) -> str:
     return pretty(e)
 
 
-@app.command("backprop")
+@model_command("backprop")
 def backprop_cmd(
-    model: ModelArg = None, expr: ExprOpt = None, wrt: WrtOpt = None, at: AtOpt = None,
+    opts: ModelOptions,
     latex: Annotated[bool, typer.Option("--latex", help="Print LaTeX instead of Unicode text.")] = False,
     json_out: JsonOpt = False, wide: WideOpt = False,
-    depth: DepthOpt = None, dim: DimOpt = None, sizes: SizesOpt = None,
-    activations: ActsOpt = None, mlp_loss: MlpLossOpt = None,
 ) -> None:
     """The step-by-step BACKWARD listing with values, as in the lecture.
 
@@ -225,7 +213,7 @@ def backprop_cmd(
     """
     from ..analysis.listing import backprop_listing
 
-    m, point = _model(model, expr, wrt, at, depth, dim, sizes, activations, mlp_loss)
+    m, point = _model(opts)
     lst = backprop_listing(m, point)
     if json_out:
         emit_json(lst.to_dict(), "backprop")
@@ -238,15 +226,13 @@ def backprop_cmd(
     _listing_lines([(ln.latex if latex else ln.pretty, ln.value) for ln in lst.lines], 44, wide=wide)
 
 
-@app.command("check")
+@model_command("check")
 def check_cmd(
-    model: ModelArg = None, expr: ExprOpt = None, wrt: WrtOpt = None,
+    opts: ModelOptions,
     claims: Annotated[Optional[str], typer.Option(
         "--claims", help="File with one claim per line, 'name = expression' (- for standard input).")] = None,
-    points: PointsOpt = 20, seed: SeedOpt = 0, json_out: JsonOpt = False, at: AtOpt = None,
+    points: PointsOpt = 20, seed: SeedOpt = "0", json_out: JsonOpt = False,
     wide: WideOpt = False,
-    depth: DepthOpt = None, dim: DimOpt = None, sizes: SizesOpt = None,
-    activations: ActsOpt = None, mlp_loss: MlpLossOpt = None,
 ) -> None:
     """Check a hand derivation: which claimed derivatives are right.
 
@@ -265,9 +251,8 @@ def check_cmd(
     if claims is None:
         raise BadInput("--claims FILE is required (one 'name = expression' per line; - reads standard input)")
     text = _read_text(claims)
-    m, point = _model(model, expr, wrt, at, depth, dim, sizes, activations, mlp_loss)
-    if point:
-        m = m.__class__(**{**m.__dict__, "defaults": {**m.defaults, **point}})
+    m, point = _model(opts)
+    m = replace_defaults(m, point)
     res = check_claims(m, text, points=points, seed=seed)
     if json_out:
         emit_json(res.to_dict(), "check")
@@ -287,24 +272,14 @@ def check_cmd(
 
 
 def _read_text(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
-    p = Path(path)
-    try:
-        return p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BadInput(f"claims file {path!r} does not exist") from None
-    except IsADirectoryError:
-        raise BadInput(f"claims file {path!r} is a directory") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"claims file {path!r} is not UTF-8 text") from None
-    except OSError as exc:
-        raise BadInput(f"cannot read claims file {path!r}: {exc.strerror}") from None
+    from ..io import CLAIMS_LIMIT_BYTES, read_text
+
+    return read_text(path, what="claims file", limit=CLAIMS_LIMIT_BYTES, allow_stdin=True)
 
 
 @app.command("swell")
 def swell_cmd(
-    max_n: Annotated[int, typer.Option("--max-n", help="Largest depth n of the logistic map (1..12).")] = 8,
+    max_n: Annotated[int, option(C.SWELL_MAX_N)] = 8,
     backend: Annotated[str, typer.Option(
         "--backend", help="Symbolic backend of the tree columns: sympy, or symengine (optional, faster).")] = "sympy",
     timing: Annotated[bool, typer.Option("--timing", help="Add the seconds of each row's symbolic column.")] = False,

@@ -8,22 +8,17 @@ import typer
 
 from ..symbolic.derive import FORMS, derive as derive_gradient, hessian
 from ..symbolic import render
-from .app import (ActsOpt, DepthOpt, DimOpt, ExprOpt, JsonOpt, MlpLossOpt, ModelArg, SizesOpt, WrtOpt,
-                  app, emit_json, resolve_model)
+from .app import JsonOpt, ModelOptions, emit_json, model_command
 from .tables import WideOpt, echo_fit
 
 
-@app.command("derive")
+@model_command("derive", at=False)
 def derive_cmd(
-    model: ModelArg = None,
-    expr: ExprOpt = None,
-    wrt: WrtOpt = None,
+    opts: ModelOptions,
     form: Annotated[str, typer.Option("--form", "-f", help=f"View: {', '.join(FORMS)}.")] = "lecture",
     latex: Annotated[bool, typer.Option("--latex", help="Print LaTeX instead of Unicode text.")] = False,
     show_hessian: Annotated[bool, typer.Option("--hessian", help="Also print the Hessian.")] = False,
     json_out: JsonOpt = False, wide: WideOpt = False,
-    depth: DepthOpt = None, dim: DimOpt = None, sizes: SizesOpt = None,
-    activations: ActsOpt = None, mlp_loss: MlpLossOpt = None,
 ) -> None:
     """Derive the closed-form gradient with SymPy.
 
@@ -37,7 +32,7 @@ def derive_cmd(
 
       diffkit derive logistic-map -n 3 --form cse --json
     """
-    m = resolve_model(model, expr, wrt, depth, dim, sizes, activations, mlp_loss)
+    m, _ = opts.build()
     d = derive_gradient(m, form=form)
     hess = hessian(m) if show_hessian else None
     if json_out:

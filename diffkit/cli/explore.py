@@ -12,9 +12,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .analyze import AtOpt, _model
-from .app import (ActsOpt, DepthOpt, DimOpt, ExprOpt, JsonOpt, MlpLossOpt, ModelArg, SizesOpt, WrtOpt, app,
-                  emit_json)
+from .analyze import _model
+from .app import JsonOpt, ModelOptions, emit_json, model_command
 
 #: The study grid: multiples of the default step-size scale C, and batch sizes (b = 1 is the
 #: lecture's single-sample SGD).
@@ -48,17 +47,15 @@ def study_grid(*, n: int = 500, d: int = 5, epochs: int = 5, seeds=(0, 1, 2)):
                      (np.asarray(gd["x"]).tolist(), np.asarray(gd["median"]).tolist()), tuple(seeds))
 
 
-@app.command("explore")
+@model_command("explore")
 def explore_cmd(
-    model: ModelArg = None, expr: ExprOpt = None, wrt: WrtOpt = None, at: AtOpt = None,
+    opts: ModelOptions,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="HTML file to write (default explore/<model>.html).")] = None,
     with_study: Annotated[bool, typer.Option(
         "--study", help="Add GD vs SGD convergence curves on a precomputed grid of step sizes × batch sizes, "
                         "with sliders (about 20 small studies).")] = False,
     json_out: JsonOpt = False,
-    depth: DepthOpt = None, dim: DimOpt = None, sizes: SizesOpt = None,
-    activations: ActsOpt = None, mlp_loss: MlpLossOpt = None,
 ) -> None:
     """Write an interactive page: step FORWARD and BACKWARD node by node, click a node for its sum over children.
 
@@ -77,12 +74,15 @@ def explore_cmd(
     from ..report.explore import MAX_NODES, write_explore
     from ..errors import BadInput
 
-    m, point = _model(model, expr, wrt, at, depth, dim, sizes, activations, mlp_loss)
+    m, point = _model(opts)
     path = out if out is not None else Path("explore") / f"{m.name}.html"
     if path.suffix.lower() not in (".html", ".htm"):
         raise BadInput(f"page path {str(path)!r} must end in .html")
     if path.is_dir():
         raise BadInput(f"page path {str(path)!r} is a directory; give a file name ending in .html")
+    from ..io import check_output
+
+    check_output((path,), what="page path")  # before any work
     from ..engine import from_model
 
     size = len(from_model(m).nodes)  # the graph alone is cheap: refuse a big model before any derivation

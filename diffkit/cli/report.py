@@ -13,30 +13,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import BadInput
-from .analyze import AtOpt, PointsOpt, SeedOpt, _model
-from .app import (ActsOpt, DepthOpt, DimOpt, ExprOpt, JsonOpt, MlpLossOpt, ModelArg, SizesOpt, WrtOpt, app,
-                  emit_json)
-
-
-def _seed_list(text: str) -> tuple[int, ...]:
-    out = []
-    for piece in text.split(","):
-        piece = piece.strip()
-        if not piece:
-            continue
-        if ".." in piece:
-            lo, _, hi = piece.partition("..")
-            if not (lo.strip().isdigit() and hi.strip().isdigit()) or int(lo) > int(hi):
-                raise BadInput(f"--seeds: {piece!r} is not a range such as 0..4")
-            out += range(int(lo), int(hi) + 1)
-        elif piece.isdigit():
-            out.append(int(piece))
-        else:
-            raise BadInput(f"--seeds expects non-negative integers or a range, e.g. 0,1,2 or 0..4; got {piece!r}")
-    if not out:
-        raise BadInput("--seeds needs at least one seed, e.g. --seeds 0..4")
-    return tuple(out)
+from .. import constraints as C
+from .analyze import PointsOpt, SeedOpt, _model
+from .app import JsonOpt, ModelOptions, emit_json, model_command, option, seed_option
 
 
 def report_inputs(model, *, settings=None, sections=None) -> dict:
@@ -55,10 +34,9 @@ def report_inputs(model, *, settings=None, sections=None) -> dict:
     return out
 
 
-@app.command("report")
+@model_command("report")
 def report_cmd(
-    model: ModelArg = None, expr: ExprOpt = None, wrt: WrtOpt = None, at: AtOpt = None,
-    points: PointsOpt = 10, seed: SeedOpt = 0,
+    opts: ModelOptions, points: PointsOpt = 10, seed: SeedOpt = "0",
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="HTML file to write (default reports/<model>.html); the PDF goes beside it.")] = None,
     n: Annotated[int, typer.Option("--n", help="GD/SGD study: synthetic samples.")] = 1000,
@@ -71,8 +49,8 @@ def report_cmd(
         "--data", help="GD/SGD study of the report's own model on this data set (bundled name, CSV or .npy), "
                        "split and trained as diffkit train does.")] = None,
     target: Annotated[Optional[str], typer.Option("--target", help="Target column of --data.")] = None,
-    lam: Annotated[float, typer.Option("--lam", help="GD/SGD study: L2 regulariser λ.")] = 0.0,
-    seeds: Annotated[str, typer.Option("--seeds", help="GD/SGD study: seeds, e.g. 0..4 or 0,1,2.")] = "0..4",
+    lam: Annotated[float, option(C.LAM, help="GD/SGD study: L2 regulariser λ.")] = 0.0,
+    seeds: Annotated[str, seed_option(C.SEEDS, help="GD/SGD study: seeds.", single=False)] = "0..4",
     eps: Annotated[float, typer.Option("--eps", help="GD/SGD study: target excess loss for 'cost to reach ε'.")] = 1e-4,
     timing: Annotated[bool, typer.Option("--timing/--no-timing", help="Measure wall time (--no-timing: no wall-time "
                                                                        "plot; the files are byte-identical per input).")] = True,
@@ -80,8 +58,6 @@ def report_cmd(
         "--sections", help="Only these sections, comma-separated: model, gradients, backprop, counts, agreement, "
                            "swell, study (default: all).")] = None,
     json_out: JsonOpt = False,
-    depth: DepthOpt = None, dim: DimOpt = None, sizes: SizesOpt = None,
-    activations: ActsOpt = None, mlp_loss: MlpLossOpt = None,
 ) -> None:
     """Write a self-contained HTML report and a PDF with the same content.
 
@@ -103,10 +79,10 @@ def report_cmd(
     from ..report import StudySettings, write_report
     from ..report.write import check_path, parse_sections
 
-    settings = StudySettings(n=n, d=d, epochs=epochs, seeds=_seed_list(seeds), eps=eps, timing=timing,
+    settings = StudySettings(n=n, d=d, epochs=epochs, seeds=tuple(seeds), eps=eps, timing=timing,
                              data=data, target=target, lam=lam)
     names = parse_sections(sections)
-    m, point = _model(model, expr, wrt, at, depth, dim, sizes, activations, mlp_loss)
+    m, point = _model(opts)
     path = out if out is not None else Path("reports") / f"{m.name}.html"
     check_path(path)  # fail on a bad path before the work
     c = compare(m, point, points=points, seed=seed)

@@ -13,9 +13,12 @@ from typing import Annotated, Optional
 
 import typer
 
+from .. import constraints as C_
+from ..constraints import shorten
 from ..errors import BadInput
 from ..optim.problem import SYNTHETIC as _SYNTHETIC
-from .app import ActsOpt, MlpLossOpt, SizesOpt, app, emit_json, finite_float
+from .app import ActsOpt, MlpLossOpt, SizesOpt, app, emit_json, finite_float, given, option, seed_option
+from .app import parse_seeds as _parse_seeds
 
 
 def _per_method(text: Optional[str], option: str, convert):
@@ -29,50 +32,32 @@ def _per_method(text: Optional[str], option: str, convert):
     for piece in text.split(","):
         name, eq, value = (p.strip() for p in piece.partition("="))
         if not eq or not name or not value:
-            raise BadInput(f"{option} expects a value or method=value pairs (e.g. gd=0.5,sgd=0.1), got {piece!r}")
+            raise BadInput(f"{option} expects a value or method=value pairs (e.g. gd=0.5,sgd=0.1), "
+                           f"got {shorten(piece)}")
         if name in out:
-            raise BadInput(f"{option}: method {name!r} is given twice")
+            raise BadInput(f"{option}: method {shorten(name)} is given twice")
         out[name] = convert(value)
     return out
 
 
-def _number(option: str):
+def _number(option: str, param=None):
     def conv(v: str) -> float:
-        return finite_float(v, f"{option}: {v!r}")
+        f = finite_float(v, f"{option}: {shorten(v)}")
+        return f if param is None else C_.check(option, f, param.constraint)
     return conv
 
 
-def _int(option: str):
+def _int(option: str, param=None):
     def conv(v: str) -> int:
         if not v.strip().isdigit():
-            raise BadInput(f"{option} expects a positive integer, got {v[:40]!r}")
-        return int(v)
+            raise BadInput(f"{option} expects a positive integer, got {shorten(v)}")
+        return int(v) if param is None else C_.check(option, int(v), param.constraint)
     return conv
 
 
 def parse_seeds(text: str, option: str = "--seeds") -> tuple[int, ...]:
-    """``0,1,2`` or ``0..9`` (or both, ``0..4,10``) into a tuple of non-negative integers (≤ 1000 of them)."""
-    out: list[int] = []
-    for piece in text.split(","):
-        piece = piece.strip()
-        if not piece:
-            continue
-        if ".." in piece:
-            lo, _, hi = piece.partition("..")
-            if not (lo.strip().isdigit() and hi.strip().isdigit()) or int(lo) > int(hi):
-                raise BadInput(f"{option}: {piece[:40]!r} is not a range such as 0..9")
-            if int(hi) - int(lo) >= 1000:
-                raise BadInput(f"{option}: {piece[:40]!r} has more than 1000 seeds")
-            out += range(int(lo), int(hi) + 1)
-        elif piece.isdigit():
-            out.append(int(piece))
-        else:
-            raise BadInput(f"{option} expects non-negative integers or a range, e.g. 0,1,2 or 0..9; got {piece[:40]!r}")
-    if not out:
-        raise BadInput(f"{option} needs at least one seed, e.g. {option} 0..4")
-    if len(out) > 1000:
-        raise BadInput(f"{option}: at most 1000 seeds, got {len(out)}")
-    return tuple(out)
+    """The CLI's one seed grammar (:func:`diffkit.cli.app.parse_seeds`)."""
+    return _parse_seeds(text, option=option)
 
 
 def _fmt(v, spec: str = ".4g") -> str:
@@ -95,6 +80,17 @@ def _check_plot(path: Optional[Path]) -> Optional[Path]:
     return path
 
 
+def _refuse_synthetic_options(data, target) -> None:
+    """--n, --d, --noise and --condition shape synthetic data; with --data they would be ignored."""
+    from ..datasets import canonical
+
+    ignored = [f for f, k in (("--n", "n"), ("--d", "d"), ("--noise", "noise"), ("--condition", "condition"))
+               if given(k)]
+    if data is not None and ignored and (target is not None or canonical(data) is not None):
+        raise BadInput(f"{', '.join(ignored)} describe{'s' if len(ignored) == 1 else ''} synthetic data and "
+                       "cannot be used with --data (the data fix n and d)")
+
+
 @app.command("train")
 def train(
     model: Annotated[str, typer.Argument(help="Built-in model: linear-regression, logistic-regression, "
@@ -105,18 +101,18 @@ def train(
     target: Annotated[Optional[str], typer.Option("--target", help="Target column of a CSV (name) or .npy "
                                                                    "(index).")] = None,
     sizes: SizesOpt = None, activations: ActsOpt = None, mlp_loss: MlpLossOpt = None,
-    n: Annotated[int, typer.Option("--n", help="Synthetic data: samples.")] = 1000,
-    d: Annotated[int, typer.Option("--d", help="Synthetic data: features.")] = 10,
-    noise: Annotated[float, typer.Option("--noise", help="Synthetic regression noise (std).")] = 0.1,
-    condition: Annotated[float, typer.Option("--condition", help="Synthetic feature covariance condition "
-                                                                 "number.")] = 1.0,
-    data_seed: Annotated[int, typer.Option("--data-seed", help="Seed of the synthetic (or moons) data.")] = 0,
+    n: Annotated[int, option(C_.N_SAMPLES)] = 1000,
+    d: Annotated[int, option(C_.N_FEATURES)] = 10,
+    noise: Annotated[float, option(C_.NOISE)] = 0.1,
+    condition: Annotated[float, option(C_.CONDITION)] = 1.0,
+    data_seed: Annotated[str, seed_option(C_.DATA_SEED, help="Seed of the synthetic (or moons) data.")] = "0",
     val: Annotated[Optional[float], typer.Option(
         "--val", help="Fraction held out for validation (recorded during the runs). Default 0.2 with --data, "
                       "0 for synthetic data.")] = None,
     test: Annotated[Optional[float], typer.Option(
         "--test", help="Fraction held out for the final test. Default 0.2 with --data, 0 for synthetic data.")] = None,
-    split_seed: Annotated[int, typer.Option("--split-seed", help="Seed of the train/validation/test split.")] = 0,
+    split_seed: Annotated[str, seed_option(C_.SEED, "--split-seed",
+                                           help="Seed of the train/validation/test split.")] = "0",
     standardize: Annotated[Optional[bool], typer.Option(
         "--standardize/--no-standardize",
         help="Scale features to mean 0, std 1 on the training rows. Default: on with --data.")] = None,
@@ -136,12 +132,12 @@ def train(
                     "(minibatch), halved after 10 epochs.")] = None,
     k0: Annotated[Optional[str], typer.Option("--k0", help="Clock offset k0 of c/k and c/sqrt(k), one value or per "
                                                            "method. Default: see --C (0 when --C is given).")] = None,
-    lam: Annotated[float, typer.Option("--lam", help="L2 regulariser λ: minimise mean loss + λ·½‖W‖².")] = 0.0,
+    lam: Annotated[float, option(C_.LAM, help="L2 regulariser λ: minimise mean loss + λ·½‖W‖².")] = 0.0,
     epochs: Annotated[Optional[str], typer.Option(
         "--epochs", help="Passes over the data per run, one value or per method. Default: gd 5000, sgd and "
                          "minibatch 50 (mlp: gd 1000).")] = None,
-    batch: Annotated[int, typer.Option("--batch", help="Minibatch size b (at most the training rows).")] = 32,
-    seeds: Annotated[str, typer.Option("--seeds", help="Run seeds, e.g. 0,1,2 or 0..9.")] = "0",
+    batch: Annotated[int, option(C_.BATCH, help="Minibatch size b (at most the training rows).")] = 32,
+    seeds: Annotated[str, seed_option(C_.SEEDS, help="Run seeds.", single=False)] = "0",
     sampling: Annotated[str, typer.Option(
         "--sampling", help="replacement (i.i.d. uniform, the lecture's) or shuffle (permutation per epoch).")] = "replacement",
     gradient: Annotated[str, typer.Option(
@@ -152,8 +148,7 @@ def train(
                        "networks, glorot for other networks, zeros otherwise.")] = None,
     patience: Annotated[int, typer.Option("--patience", help="Early stopping: stop when the validation loss has not "
                                                              "improved for this many epochs (0: off).")] = 0,
-    eps: Annotated[float, typer.Option("--eps", help="Target excess loss F − F* for the 'cost to reach ε' "
-                                                     "column.")] = 1e-3,
+    eps: Annotated[float, option(C_.EPS, help="Target excess loss F − F* for the 'cost to reach ε' column.")] = 1e-3,
     eps_rel: Annotated[Optional[float], typer.Option(
         "--eps-rel", help="Relative target (F − F*)/(F(W₀) − F*) instead of --eps.")] = None,
     sweep_points: Annotated[Optional[int], typer.Option(
@@ -205,16 +200,17 @@ def train(
     if best_seeds is not None and sweep_points is None:
         raise BadInput("--best-seeds goes with --sweep")
     executor = scheduler if scheduler is not None else ("processes" if workers is not None else "serial")
-    seed_list = parse_seeds(seeds)
+    seed_list = tuple(seeds)
     rerun = parse_seeds(best_seeds, "--best-seeds") if best_seeds is not None else None
+    _refuse_synthetic_options(data, target)
     from ..optim.results import x_axis
     xfield = x_axis(x)
     if stream:
         m, train_data, prep_info, val_ds, test_ds = _streamed(model, data, target, val, test, standardize, intercept)
-        res = study(m, train_data, C=_per_method(C, "--C", _number("--C")), seeds=seed_list,
+        res = study(m, train_data, C=_per_method(C, "--C", _number("--C", C_.STEP_SCALE)), seeds=seed_list,
                     methods=tuple(p.strip() for p in methods.split(",") if p.strip()),
                     schedule=_per_method(schedule, "--schedule", str), k0=_per_method(k0, "--k0", _number("--k0")),
-                    lam=lam, epochs=_per_method(epochs, "--epochs", _int("--epochs")), batch=batch,
+                    lam=lam, epochs=_per_method(epochs, "--epochs", _int("--epochs", C_.EPOCHS)), batch=batch,
                     sampling=sampling, gradient=gradient, eps=None if eps_rel is not None else eps, eps_rel=eps_rel,
                     timing=(not json_out) if timing is None else timing, init=init, heldout=prep_info,
                     executor=executor, workers=workers, progress=not json_out)
@@ -232,7 +228,7 @@ def train(
                       split_seed=split_seed, standardize=standardize, intercept=intercept)
     kwargs = dict(methods=tuple(p.strip() for p in methods.split(",") if p.strip()),
                   schedule=_per_method(schedule, "--schedule", str), k0=_per_method(k0, "--k0", _number("--k0")),
-                  lam=lam, epochs=_per_method(epochs, "--epochs", _int("--epochs")), batch=batch,
+                  lam=lam, epochs=_per_method(epochs, "--epochs", _int("--epochs", C_.EPOCHS)), batch=batch,
                   sampling=sampling, gradient=gradient, eps=None if eps_rel is not None else eps, eps_rel=eps_rel,
                   timing=(not json_out) if timing is None else timing, val=prep.val, test=prep.test,
                   patience=patience, init=init, heldout=prep.to_dict(), executor=executor, workers=workers,
@@ -250,7 +246,7 @@ def train(
             return
         _sweep_table(res, plot, wide=wide)
         return
-    res = study(m, prep.train, C=_per_method(C, "--C", _number("--C")), seeds=seed_list, **kwargs)
+    res = study(m, prep.train, C=_per_method(C, "--C", _number("--C", C_.STEP_SCALE)), seeds=seed_list, **kwargs)
     if plot is not None:
         from ..report.study import convergence_figure, save_figure
         save_figure(convergence_figure(res, x=xfield), plot)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BadInput
+from ..io import read_text
 from ..model import Model
 
 #: Synthetic problem kinds :func:`make_data` can generate.
@@ -189,12 +190,7 @@ def load_csv(path: str | Path, *, target: str, features: tuple[str, ...] | None 
         Feature columns to use, in order; default all columns but the target.
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise BadInput(f"data file {str(p)!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"cannot read data file {str(p)!r}: {exc}") from None
+    text = read_text(p, what="data file", encoding="utf-8-sig")  # regular files only, size-limited
     rows = [(i + 1, r) for i, r in enumerate(csv.reader(text.splitlines()))]
     rows = [(ln, r) for ln, r in rows if any(c.strip() for c in r)]  # blank lines are skipped
     if not rows:

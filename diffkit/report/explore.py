@@ -197,18 +197,16 @@ def explore_page(comparison, *, study: StudyGrid | None = None) -> str:
 
 def write_explore(comparison, path, *, study: StudyGrid | None = None) -> Path:
     """Write the page to ``path`` (``.html``) atomically; BadInput for a bad path or a graph too large."""
-    from .write import write_atomically
+    from ..io import check_output, write_atomically
 
     p = Path(path)
     if p.suffix.lower() not in (".html", ".htm"):
         raise BadInput(f"page path {str(p)!r} must end in .html")
     if p.is_dir():
         raise BadInput(f"page path {str(p)!r} is a directory; give a file name ending in .html")
-    existing = next((a for a in (p.parent, *p.parent.parents) if a.exists()), Path("."))
-    if not existing.is_dir():
-        raise BadInput(f"cannot create the folder {str(p.parent)!r}: {str(existing)!r} is a file")
+    check_output((p,), what="page path")
     page = explore_page(comparison, study=study)
-    write_atomically({p: page.encode("utf-8")})
+    write_atomically({p: page.encode("utf-8")}, what="page")
     return p
 
 

@@ -9,12 +9,13 @@ is not given is left out; nothing here derives, trains or measures anything.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from ..constraints import shorten
 from ..errors import BadInput
+from ..io import check_output, write_atomically as _write_atomically
 from .document import Document
 
 HTML_SUFFIXES = (".html", ".htm")
@@ -67,24 +68,15 @@ def parse_sections(sections: str | Iterable[str] | None) -> tuple[str, ...]:
 
 
 def check_path(path: str | os.PathLike) -> tuple[Path, Path]:
-    """(HTML path, PDF path) for ``path``; BadInput for a wrong suffix, a folder, or a place that
-    cannot be written.  Nothing is created here (missing folders are made only when the files
-    are written, see :func:`write_atomically`)."""
+    """(HTML path, PDF path) for ``path``; BadInput for a wrong suffix, a folder, a name too long or
+    an unwritable place.  Nothing is created here (see :func:`diffkit.io.check_output`)."""
     p = Path(path)
     if p.suffix.lower() not in HTML_SUFFIXES:
-        raise BadInput(f"report path {str(p)!r} must end in .html (the PDF is written beside it with .pdf)")
+        raise BadInput(f"report path {shorten(str(p), 80)} must end in .html (the PDF is written beside it with .pdf)")
+    if p.is_dir():
+        raise BadInput(f"report path {shorten(str(p), 80)} is a directory; give a file name ending in .html")
     pdf = p.with_suffix(".pdf")
-    for q in (p, pdf):
-        if q.is_dir():
-            raise BadInput(f"report path {str(q)!r} is a directory; give a file name ending in .html")
-    existing = next((a for a in (p.parent, *p.parent.parents) if a.exists()), Path("."))
-    if not existing.is_dir():
-        raise BadInput(f"cannot create the report directory {str(p.parent)!r}: {str(existing)!r} is a file")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise BadInput(f"report directory {str(existing)!r} is not writable; choose another path")
-    for q in (p, pdf):
-        if q.exists() and not os.access(q, os.W_OK) and not os.access(q.parent, os.W_OK):
-            raise BadInput(f"cannot overwrite {str(q)!r}")
+    check_output((p, pdf), what="report path")
     return p, pdf
 
 
@@ -148,36 +140,7 @@ def write_report(comparison, path: str | os.PathLike, *, study=None, swell_rows:
 
 
 def write_atomically(files: dict[Path, bytes]) -> None:
-    """Write every file to a temporary sibling, then rename all; on any error remove the temporaries
-    (and the folders this call created)."""
-    temps: dict[Path, str] = {}
-    created: list[Path] = []
-    try:
-        for target in files:
-            for parent in reversed([target.parent, *target.parent.parents]):
-                if not parent.exists():
-                    parent.mkdir()
-                    created.append(parent)
-        for target, data in files.items():
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            temps[target] = tmp
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644)
-        for target, tmp in temps.items():
-            os.replace(tmp, target)
-        created.clear()
-    except OSError as exc:
-        raise BadInput(f"cannot write the report to {str(next(iter(files)).parent)!r}: "
-                       f"{exc.strerror or exc}") from None
-    finally:
-        for tmp in temps.values():
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        for folder in reversed(created):
-            try:
-                folder.rmdir()
-            except OSError:
-                pass
+    """Write every file to a temporary sibling, then rename all (:func:`diffkit.io.write_atomically`:
+    folders are created only now and removed again on failure; temporaries never survive a
+    failure, and the next run removes those a SIGKILL left)."""
+    _write_atomically(files, what="report")
