@@ -21,7 +21,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import DiffkitError
-from .core import Primitive, materialize, zero
+from .core import Primitive, zero
+from .sweep import materialize, settle
 
 
 class GradientCheckError(DiffkitError, AssertionError):
@@ -69,7 +70,9 @@ def check_rule(prim: Primitive, args: Sequence[Any], *, params: dict | None = No
         fd = (f(eps) - f(-eps)) / (2 * eps)
         where = f"{prim.name} argument {i} at {_point(args)}"
 
-        c = prim.vjp(i)(u, ans, *args, **params)
+        c = prim.vjp(i)(u if prim.elementwise else np.broadcast_to(u, np.shape(ans)), ans, *args, **params)
+        if c is not zero:
+            c = settle(c, np.shape(ans) if prim.elementwise else None, np.shape(args[i]))
         got = 0.0 if c is zero else float(np.sum(materialize(c, args[i]) * v))
         want = float(np.sum(u * fd))
         if not abs(got - want) <= atol + rtol * abs(want):

@@ -8,7 +8,7 @@ import sympy as sp
 
 import diffkit.engine as dk
 from diffkit.engine.check import GradientCheckError, check_rule
-from diffkit.engine.core import REGISTRY, primitive
+from diffkit.engine.core import REGISTRY, defprim
 from diffkit.errors import DiffkitError
 from diffkit.functions import relu, sigmoid, softplus
 
@@ -73,9 +73,9 @@ def test_rule_matches_central_differences(name, k):
 
 
 def test_checker_catches_a_wrong_rule():
-    p = primitive("test_wrong_square", np.square, 1)
-    dk.defvjp(p, 0)(lambda g, ans, x: g * x)  # wrong: should be 2x
-    dk.defjvp(p, 0)(lambda t, ans, x: 2.0 * t * x)
+    p = defprim("test_wrong_square", np.square, vjp=(lambda g, ans, x: g * x,),  # wrong: should be 2x
+                jvp=(lambda t, ans, x: 2.0 * t * x,), cost=(1, ((1, "mul"),)), local=("2*{0}",),
+                sympy=dk.Absent("test"), elementwise=True)
     try:
         with pytest.raises(GradientCheckError, match="VJP rule of test_wrong_square argument 0 at"):
             check_rule(p, (np.array([1.0, 2.0]),))
@@ -84,12 +84,13 @@ def test_checker_catches_a_wrong_rule():
 
 
 def test_missing_rule_names_primitive_and_argument():
-    p = primitive("test_no_vjp", lambda a, b: a * b, 2)
-    dk.defvjp(p, 0)(lambda g, ans, a, b: g * b)
+    p = defprim("test_no_vjp", lambda a, b: a * b, vjp=(lambda g, ans, a, b: g * b, None), jvp=(None, None),
+                cost=(1, ((1, "mul"), (1, "mul"))), local=("{1}", "{0}"), sympy=dk.Absent("test"),
+                elementwise=True)
     try:
         f = lambda a, b: dk.bind(p, a, b)  # noqa: E731
         assert float(dk.grad(f)(2.0, 3.0)) == 3.0  # argument 0 has a rule
-        with pytest.raises(DiffkitError, match=r"'test_no_vjp' has no VJP rule for argument 1"):
+        with pytest.raises(DiffkitError, match=r"test_no_vjp is not differentiable with respect to argument 1"):
             dk.grad(f, argnum=1)(2.0, 3.0)
     finally:
         del REGISTRY["test_no_vjp"]

@@ -1,0 +1,6 @@
+"""The primitive records, by family: ``elementwise``, ``array``, ``losses`` (and the layer zoo).
+
+Importing this package registers every primitive in :data:`diffkit.engine.core.REGISTRY`.
+"""
+
+from . import elementwise, array, losses  # noqa: F401  (registration order = REGISTRY order)
