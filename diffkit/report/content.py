@@ -434,10 +434,12 @@ def study_section(study, *, own_model: bool) -> Section:
                            "plot and the time column is empty.", kind="note"))
     cols = ("method", "iterations", "epochs", "sample gradients", "flops", "time",
             "final excess loss, median [min, max]", f"sample gradients to reach ε = {eps:g}")
+    fstar = ("is the lowest loss any run reached" if study.optimum_method == "best-seen"
+             else f"from {study.optimum_method}")
     cost = Table(cols, tuple(table), align="lrrrrrrr", widths=(1.7, 1.1, 0.9, 1.2, 1.1, 1.0, 2.9, 1.6),
                  caption=f"Cost table: medians over {len(study.config.get('seeds', []))} seeds of the final "
-                         f"values; excess loss F(w) − F*, F* from {study.optimum_method}; flops under the "
-                         "optimiser's cost model (diffkit.optim.cost).",
+                         f"values; excess loss F(w) − F*, F* {fstar}; flops under the optimiser's cost model "
+                         "(diffkit.optim.cost).",
                  timing_columns=(5,) if timing else (), note=clamp_note(rows))
     blocks.append(vertical(cost))
     blocks.append(Para(prose.study(study, rows), kind="shows"))

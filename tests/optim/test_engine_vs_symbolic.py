@@ -28,9 +28,7 @@ def _problem(name):
 
 @pytest.mark.parametrize("name", [
     "linear-regression", "logistic-regression",
-    pytest.param("ridge-sigmoid", marks=pytest.mark.xfail(
-        strict=False, reason="engine bug of issue 9: the per-sample λw² of a batch-summed graph is counted once "
-                             "per batch (GD and minibatch differ; single-sample SGD agrees)")),
+    "ridge-sigmoid",  # the λw² of a batch-summed graph counted once per sample (fixed by issue 9)
     "mlp",
 ])
 def test_engine_and_symbolic_iterates_agree(name):
