@@ -30,7 +30,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import BadInput
-from .core import Node, detect_anomaly, new_level, param, zero
+from .anomaly import detect_anomaly
+from .core import Node, new_level, zero
+from .leaves import param
 from .fast import backward as _backward
 from .sweep import grad_order, jvp_pass, materialize, toposort
 
