@@ -274,7 +274,9 @@ def const(value: Any, trace: int = 0) -> Node:
 # -- applying primitives -----------------------------------------------------------------------
 def _bad_args(prim: Primitive, args: Sequence, exc: Exception) -> BadInput:
     shapes = ", ".join(str(np.shape(a)) for a in args)
-    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    msg = str(exc).splitlines()[0].strip() if str(exc) else type(exc).__name__
+    if "could not be broadcast" in msg:
+        msg = "they do not broadcast (NumPy's rule: aligned from the right, each axis equal or 1)"
     return BadInput(f"{prim.name} cannot be applied to arguments of shapes {shapes}: {msg}")
 
 

@@ -22,7 +22,7 @@ def _problem(name):
         return builtin(name, d=p.train.d), p.train, 0.01
     moons = prepare(load("moons", n=200, seed=3), standardize=True).train
     if name == "ridge-sigmoid":
-        return builtin(name), Dataset(moons.X[:, :1], moons.y, ("x",), labels=moons.labels), 0.0
+        return builtin(name), Dataset(moons.X[:, :1], moons.y, ("x",), labels=moons.labels), 0.1  # λ > 0: the issue-9 case
     return builtin("mlp", sizes=(2, 3, 1), activations=("tanh", "identity"), loss="cross-entropy"), moons, 0.0
 
 

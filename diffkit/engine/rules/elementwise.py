@@ -236,9 +236,18 @@ def _unary(name: str, impl, d, *, cost: int, local: str, sympy: Any, math: str |
 
 exp_p, exp = _unary("exp", _cached(np.exp), lambda x, ans: ans, cost=1, local="{ans}", sympy=SymPy(sp.exp, sp.exp),
                     math="exp({0})", numpy="np.exp({0})", dmath="{ans}", dnumpy="{ans}", doc="eˣ")
-log_p, log = _unary("log", _cached(np.log), lambda x, ans: div(1.0, x), cost=1, local="1/{0}",
-                    sympy=SymPy(sp.log, sp.log), math="log({0})", numpy="np.log({0})", dmath="1.0 / {0}",
-                    dnumpy="1.0 / {0}", domain="positive", doc="natural logarithm")
+log_p = defprim(
+    "log", _cached(np.log), elementwise=True,
+    vjp=(lambda g, ans, x: div(g, x),), jvp=(lambda t, ans, x: div(t, x),),
+    cost=(1, ((1, NONE),)), local=("1/{0}",), sympy=SymPy(sp.log, sp.log),
+    code={"math": Code("log({0})", ((NONE, "{g} / {0}"),)), "numpy": Code("np.log({0})", ((NONE, "{g} / {0}"),))},
+    domain=("positive",), doc="natural logarithm")
+
+
+def log(x):
+    return bind(log_p, x)
+
+
 sqrt_p, sqrt = _unary("sqrt", _cached(np.sqrt), lambda x, ans: div(0.5, ans), cost=2, local="1/(2*{ans})",
                       sympy=SymPy(sp.sqrt), math="sqrt({0})", numpy="np.sqrt({0})", dmath="0.5 / {ans}",
                       dnumpy="0.5 / {ans}", domain="positive", doc="√x")
