@@ -143,6 +143,14 @@ def _iter(self):
     return (getitem(self, i) for i in range(self.shape[0]))
 
 
+def _no_array(self, *args, **kwargs):
+    # Without this NumPy would wrap a Node in an object array (np.asarray(node), ndarray.dot(node),
+    # np.array([node, node])) and compute something silently wrong with it.
+    raise BadInput("a traced value cannot become a plain NumPy array (np.asarray, np.array, or an ndarray "
+                   "method given a traced argument); use diffkit's functions instead (dk.array, dk.dot, "
+                   "dk.stack, ...) or call the method on the traced value")
+
+
 def _setitem(self, index, value):
     raise BadInput("traced values are immutable: x[...] = v is not supported; build the array with "
                    "dk.where(mask, v, x), dk.concatenate/dk.stack, or x + dk.untake(v - x[i], i, x.shape)")
@@ -179,6 +187,7 @@ Node.__bool__ = lambda a: bool(_leaf(a))
 Node.__len__ = lambda a: len(_leaf(a))
 Node.__getitem__ = getitem
 Node.__setitem__ = _setitem
+Node.__array__ = _no_array
 Node.__iter__ = _iter
 Node.T = property(lambda a: transpose(a))
 Node.reshape = _reshape_method
@@ -241,40 +250,51 @@ UFUNC_METHODS: dict[tuple[Any, str], Any] = {
     (np.add, "accumulate"): lambda x, axis=0: cumsum(x, axis),
 }
 
-_RED = ("axis", "keepdims")
-#: NumPy functions that have a diffkit operation (np.sum(node), ...): function → (op, keywords).
-FUNCTIONS: dict[Any, tuple[Any, tuple[str, ...]]] = {
-    np.sum: (sum, _RED), np.mean: (mean, _RED), np.max: (amax, _RED), np.min: (amin, _RED),
-    np.amax: (amax, _RED), np.amin: (amin, _RED), np.prod: (prod, _RED), np.ptp: (ptp, _RED),
-    np.var: (var, _RED + ("ddof",)), np.std: (std, _RED + ("ddof",)),
-    np.average: (average, ("axis", "weights", "returned")), np.cumsum: (cumsum, ("axis",)),
-    np.diff: (diff, ("n", "axis", "prepend", "append")),
-    np.reshape: (reshape, ("shape", "newshape")), np.transpose: (transpose, ("axes",)),
-    np.broadcast_to: (broadcast_to, ("shape",)), np.broadcast_arrays: (broadcast_arrays, ()),
-    np.where: (where, ()), np.select: (select, ("default",)), np.matmul: (matmul, ()),
-    np.maximum: (maximum, ()), np.minimum: (minimum, ()), np.square: (square, ()),
-    np.clip: (lambda x, a_min=None, a_max=None, min=None, max=None: clip(  # noqa: A002
-        x, a_min if min is None else min, a_max if max is None else max), ("a_min", "a_max", "min", "max")),
-    np.concatenate: (concatenate, ("axis",)), np.stack: (stack, ("axis",)), np.hstack: (hstack, ()),
-    np.vstack: (vstack, ()), np.dstack: (dstack, ()), np.column_stack: (column_stack, ()),
-    np.append: (append, ("axis",)), np.split: (split, ("axis",)), np.array_split: (array_split, ("axis",)),
-    np.hsplit: (hsplit, ()), np.vsplit: (vsplit, ()), np.dsplit: (dsplit, ()),
-    np.expand_dims: (expand_dims, ("axis",)), np.squeeze: (squeeze, ("axis",)), np.ravel: (ravel, ()),
-    np.moveaxis: (moveaxis, ()), np.swapaxes: (swapaxes, ()), np.rollaxis: (rollaxis, ("start",)),
-    np.atleast_1d: (atleast_1d, ()), np.atleast_2d: (atleast_2d, ()), np.atleast_3d: (atleast_3d, ()),
-    np.flip: (flip, ("axis",)), np.flipud: (flipud, ()), np.fliplr: (fliplr, ()), np.rot90: (rot90, ("k", "axes")),
-    np.roll: (roll, ("shift", "axis")), np.repeat: (repeat, ("axis",)), np.tile: (tile, ("reps",)),
-    np.take: (take, ("axis",)), np.take_along_axis: (take_along_axis, ("axis",)), np.sort: (sort, ("axis",)),
-    np.partition: (partition, ("axis",)), np.pad: (pad, ("mode", "constant_values")),
-    np.triu: (triu, ("k",)), np.tril: (tril, ("k",)), np.diag: (diag, ("k",)),
-    np.diagonal: (diagonal, ("offset", "axis1", "axis2")), np.trace: (trace, ("offset", "axis1", "axis2")),
-    np.dot: (dot, ()), np.vdot: (vdot, ()), np.inner: (inner, ()), np.outer: (outer, ()),
-    np.tensordot: (tensordot, ("axes",)), np.einsum: (einsum, ("optimize",)), np.kron: (kron, ()),
-    np.cross: (cross, ("axisa", "axisb", "axisc", "axis")), np.linspace: (linspace, ("num", "endpoint")),
-    np.full_like: (full_like, ()), np.round: (round, ("decimals",)), np.around: (round, ("decimals",)),
-    np.fix: (trunc, ()), np.nan_to_num: (nan_to_num, ("nan", "posinf", "neginf")),
-    np.real: (real, ()), np.conj: (real, ()), np.real_if_close: (real, ()), np.copy: (real, ()),
+def _np_clip(x, a_min=None, a_max=None, min=None, max=None):  # noqa: A002 - NumPy 2's keywords
+    return clip(x, a_min if min is None else min, a_max if max is None else max)
+
+
+def _np_reshape(x, shape=None, newshape=None):
+    return reshape(x, newshape if shape is None else shape)
+
+
+#: NumPy functions that have a diffkit operation (np.sum(node), ...); the keywords allowed are
+#: those of the diffkit function's signature (NumPy's names).
+FUNCTIONS: dict[Any, Any] = {
+    np.sum: sum, np.mean: mean, np.max: amax, np.min: amin, np.amax: amax, np.amin: amin, np.prod: prod,
+    np.ptp: ptp, np.var: var, np.std: std, np.average: average, np.cumsum: cumsum, np.diff: diff,
+    np.reshape: _np_reshape, np.transpose: transpose, np.broadcast_to: broadcast_to,
+    np.broadcast_arrays: broadcast_arrays, np.where: where, np.select: select, np.matmul: matmul,
+    np.maximum: maximum, np.minimum: minimum, np.square: square, np.clip: _np_clip, np.sinc: sinc,
+    np.concatenate: concatenate, np.stack: stack, np.hstack: hstack, np.vstack: vstack, np.dstack: dstack,
+    np.column_stack: column_stack, np.append: append, np.split: split, np.array_split: array_split,
+    np.hsplit: hsplit, np.vsplit: vsplit, np.dsplit: dsplit, np.expand_dims: expand_dims, np.squeeze: squeeze,
+    np.ravel: ravel, np.moveaxis: moveaxis, np.swapaxes: swapaxes, np.rollaxis: rollaxis,
+    np.atleast_1d: atleast_1d, np.atleast_2d: atleast_2d, np.atleast_3d: atleast_3d, np.flip: flip,
+    np.flipud: flipud, np.fliplr: fliplr, np.rot90: rot90, np.roll: roll, np.repeat: repeat, np.tile: tile,
+    np.take: take, np.take_along_axis: take_along_axis, np.sort: sort, np.partition: partition, np.pad: pad,
+    np.triu: triu, np.tril: tril, np.diag: diag, np.diagonal: diagonal, np.trace: trace, np.dot: dot,
+    np.vdot: vdot, np.inner: inner, np.outer: outer, np.tensordot: tensordot, np.einsum: einsum, np.kron: kron,
+    np.cross: cross, np.linspace: linspace, np.full_like: full_like, np.round: round, np.around: round,
+    np.fix: trunc, np.nan_to_num: nan_to_num, np.real: real, np.conj: real, np.real_if_close: real,
+    np.copy: real,
 }
+
+
+def _keywords(fn: Any) -> tuple[str, ...]:
+    got = _KEYWORDS.get(fn)
+    if got is None:
+        import inspect
+        try:
+            ps = inspect.signature(fn).parameters.values()
+            got = tuple(p.name for p in ps if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))[1:]
+        except (TypeError, ValueError):
+            got = ()
+        _KEYWORDS[fn] = got
+    return got
+
+
+_KEYWORDS: dict[Any, tuple[str, ...]] = {}
 
 #: NumPy functions that only look at a value (shape, dtype, ...): answered from the plain value.
 INTROSPECTION = {np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrealobj, np.isscalar,
@@ -332,14 +352,12 @@ def _array_function(self, func, types, args, kwargs):
     if entry is None:
         raise BadInput(f"{_numpy_name(func)} cannot take a traced diffkit value: "
                        f"{_suggest(getattr(func, '__name__', 'op'))}")
-    fn, allowed = entry
+    fn, allowed = entry, _keywords(entry)
     kwargs = {k: v for k, v in kwargs.items() if not (k == "out" and v is None)}
     bad = [k for k in kwargs if k not in allowed]
     if bad:
         raise BadInput(f"{_numpy_name(func)} on a traced value does not take {', '.join(bad)}; "
                        f"allowed: {', '.join(allowed) or 'no keywords'}")
-    if "newshape" in kwargs:
-        kwargs = dict(kwargs, shape=kwargs.pop("newshape"))
     return fn(*args, **kwargs)
 
 

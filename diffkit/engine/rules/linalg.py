@@ -110,8 +110,8 @@ def parse_subscripts(subscripts: str, shapes: Sequence[tuple]) -> tuple[list[str
 
 def _from_sublists(args: Sequence) -> tuple[str, list]:
     """NumPy's other calling form einsum(op0, sublist0, op1, sublist1, ..., [sublistout])."""
-    ops, subs = list(args[0::2]), list(args[1::2])
-    out = subs.pop() if len(args) % 2 else None
+    body, out = (args[:-1], args[-1]) if len(args) % 2 else (args, None)
+    ops, subs = list(body[0::2]), list(body[1::2])
     if len(ops) != len(subs):
         raise BadInput("einsum(op0, sublist0, op1, sublist1, ...): every operand needs its sublist")
 

