@@ -20,7 +20,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .core import Node, _ANOMALY, check_finite, zero
+from .core import Node, _ANOMALY, zero
 from .sweep import backward_pass, expand, grad_order, settle
 
 

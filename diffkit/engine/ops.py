@@ -384,4 +384,15 @@ __all__ = [
     "take_along_axis", "sort", "partition", "pad", "triu", "tril", "full", "full_like", "linspace", "select",
     "broadcast_arrays", "einsum", "tensordot", "dot", "vdot", "inner", "outer", "kron", "trace", "diagonal",
     "diag", "cross",
+    # the layer zoo (diffkit.engine.layers), imported at the end of this module
+    "dense", "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm",
+    "batch_normalize", "BatchNorm", "running_stats", "elman_rnn", "residual_block",
+    "scaled_dot_product_attention", "attention", "causal_mask", "unfold", "fold",
 ]
+
+# -- the layer zoo (diffkit.engine.layers) ------------------------------------------------------
+# (dk.take is NumPy's take, rules/composed.py; the zoo's one-index take is its special case)
+from .rules.layers import batch_normalize, fold, unfold  # noqa: E402
+from .layers import (BatchNorm, attention, avg_pool1d, avg_pool2d, batch_norm, causal_mask, conv1d,  # noqa: E402
+                     conv2d, dense, elman_rnn, max_pool1d, max_pool2d, residual_block, running_stats,
+                     scaled_dot_product_attention)

@@ -282,7 +282,8 @@ def study_section(study, *, own_model: bool) -> Section:
             "final excess loss, median [min, max]", f"sample gradients to reach ε = {eps:g}")
     blocks.append(Table(cols, tuple(table), align="lrrrrrrr", widths=(1.7, 1.1, 0.9, 1.2, 1.1, 1.0, 2.9, 1.6),
                         caption=f"Cost table: medians over {len(study.config.get('seeds', []))} seeds of the final "
-                                f"values; F* from {study.optimum_method}.",
+                                "values; F* " + ("is the lowest loss any run reached." if study.optimum_method == "best-seen"
+                                                 else f"from {study.optimum_method}."),
                         timing_columns=(5,) if timing else ()))
     blocks.append(Para(prose.study(study, rows), kind="shows"))
     return Section("study", "7. GD vs SGD: convergence and cost", tuple(blocks))

@@ -156,8 +156,8 @@ def study_setting(study, *, own_model: bool) -> str:
     star = ("the exact optimum" if study.optimum_method != "best-seen" else
             "the lowest loss any run reached (no closed-form optimum)")
     return (f"Study setting: {which} — built-in {study.model} on {study.data}, fitted by minimising the mean "
-            f"loss F(w) = (1/n) Σ l_i(w) over n = {study.n} rows; F* = {study.optimum_loss:.6g} is {star} "
-            f"({study.optimum_method}).{split}{kappa} Methods: full-batch GD, single-sample SGD and minibatch SGD "
+            f"loss F(w) = (1/n) Σ l_i(w) over n = {study.n} rows; F* = {study.optimum_loss:.6g} is {star}"
+            + ("" if study.optimum_method == "best-seen" else f" ({study.optimum_method})") + f".{split}{kappa} Methods: full-batch GD, single-sample SGD and minibatch SGD "
             f"(b = {cfg['batch']}); {budget}, seeds {', '.join(str(s) for s in cfg['seeds'])}, samples drawn "
             f"{'with replacement' if cfg.get('sampling') == 'replacement' else 'by reshuffling each epoch'}. "
             f"Step sizes: {sched}.")

@@ -3,8 +3,7 @@ in diffkit's words): NumPy's own functions and ufuncs applied to traced values, 
 combination of argument shapes and keyword values, each against central differences (first and
 second order, forward and reverse mode) and — for the reductions and contractions — torch.
 
-The last test runs every NumPy-surface record through the shared rule checker at the points its
-``domain``/``cases`` name.
+(Every record, these included, also runs through the shared rule checker: tests/engine/test_checker.py.)
 """
 
 from __future__ import annotations
@@ -16,9 +15,6 @@ import numpy as np
 import pytest
 
 import diffkit.engine as dk
-from diffkit.engine.check import check_rule
-from diffkit.engine.core import REGISTRY
-from diffkit.engine.rules import SURFACE
 from npcheck import check_grads, check_torch, torch
 
 rng = np.random.default_rng(0)
@@ -313,44 +309,3 @@ def test_select():
     conds = [R(3, 4, 5) > 0, R(3, 4, 5) > 0, R(3, 4, 5) > 0]
     combo(lambda choices, default: np.select(conds, list(choices), default=default), (0,),
           [np.stack([R(3, 4, 5), R(3, 4, 5), R(3, 4, 5)])], [0.0, 1.1])
-
-
-# -- every NumPy-surface record through the shared rule checker ----------------------------------------
-def _sample(kind, shape, r):
-    if kind == "real":
-        return r.uniform(0.1, 2.0, shape) * r.choice([-1.0, 1.0], shape)
-    if kind == "positive":
-        return r.uniform(0.2, 2.0, shape)
-    if kind == "unit":
-        return r.uniform(-0.9, 0.9, shape)
-    if kind == "above_one":
-        return r.uniform(1.1, 3.0, shape)
-    raise KeyError(kind)
-
-
-def _record_points(p, r):
-    if p.cases is not None:
-        return p.cases(r)
-    pts = []
-    for shapes in ([(3, 4)] * p.nargs, [(3, 4)] + [(4,)] * (p.nargs - 1), [(2, 1)] + [(1, 3)] * (p.nargs - 1),
-                   [()] * p.nargs):
-        pts.append((tuple(_sample(k, s, r)[()] for k, s in zip(p.domain, shapes)), {}))
-    return pts
-
-
-@pytest.mark.parametrize("name", SURFACE)
-def test_record_rules_match_central_differences(name):
-    p = REGISTRY[name]
-    r = np.random.default_rng(sum(map(ord, name)))
-    for k, (args, params) in enumerate(_record_points(p, r)):
-        check_rule(p, args, params=params, eps=1e-6, atol=1e-7, rtol=1e-6, seed=k)
-
-
-@pytest.mark.parametrize("name", SURFACE)
-def test_record_is_complete(name):
-    p = REGISTRY[name]
-    assert p.cost is not None and p.local is not None and p.sympy is not None and p.doc
-    assert set(p.code) >= {"math", "numpy"}
-    assert p.cases is not None or p.elementwise, f"{name}: a non-elementwise record needs cases"
-    if p.cases is None:
-        assert set(p.domain) <= {"real", "positive", "unit", "above_one", "bool", "label"}

@@ -28,8 +28,7 @@ from ...errors import BadInput
 from ..core import NONE, Absent, Node, bind, defprim
 from .variadic import defprim_variadic
 
-__all__ = ["Index", "normalize_index", "getitem", "untake", "concatenate", "stack", "array", "as_array_arg",
-           "PRIMITIVES"]
+__all__ = ["Index", "normalize_index", "getitem", "untake", "concatenate", "stack", "array", "as_array_arg"]
 
 _ARRAY_CODE = {"math": Absent("array primitive"), "numpy": Absent("replay calls impl and the VJP rules")}
 
@@ -272,9 +271,6 @@ concatenate_p = defprim_variadic(
     cost=lambda node, i: (0, NONE), local=lambda node, i: f"block {i} of (·)",
     sympy=Absent("array primitive"), code=_ARRAY_CODE, cases=_concat_cases,
     doc="join arrays along an axis; argument i's VJP is its block of g")
-
-#: The primitives this module registers (for the record checks).
-PRIMITIVES = ("getitem", "untake", "concatenate")
 
 
 # -- compositions: stack and array -----------------------------------------------------------------

@@ -36,7 +36,7 @@ from .indexing import getitem, stack, untake
 from .variadic import defprim_variadic
 
 __all__ = ["parse_subscripts", "einsum", "tensordot", "dot", "inner", "outer", "vdot", "kron", "trace",
-           "diagonal", "diag", "cross", "PRIMITIVES"]
+           "diagonal", "diag", "cross"]
 
 _ARRAY_CODE = {"math": Absent("array primitive"), "numpy": Absent("replay calls impl and the VJP rules")}
 _LETTERS = string.ascii_letters
@@ -207,12 +207,10 @@ def _einsum_jvp(i, t, ans, *ops, subscripts):
 
 def _einsum_cases(rng):
     R = lambda *s: rng.normal(size=s)  # noqa: E731
-    cases = [("ij->ji", R(3, 4)), ("ij,jk->ik", R(2, 3), R(3, 4)), ("ijk,lji->lki", R(3, 4, 4), R(4, 4, 3)),
-             ("...jk,...lj->...lk", R(3, 4, 4), R(3, 4, 4)), ("...,...->...", R(4, 4), R(3, 4, 4)),
-             ("jk...,lj...->lk...", R(3, 2, 4), R(2, 3, 4)), ("j...k,lj...->lk...", R(2, 2, 2), R(2, 2, 2)),
-             ("ijk,lji,lli->lki", R(3, 4, 4), R(4, 4, 3), R(4, 4, 3)), ("ii->", R(3, 3)), ("ii->i", R(3, 3)),
-             ("ij->i", R(3, 4)), ("ij->", R(3, 4)), ("i,i->", R(5), R(5)), ("i,j->ij", R(3), R(2)),
-             ("bqd,bkd->bqk", R(2, 3, 4), R(2, 5, 4)), ("bqk,bkd->bqd", R(2, 3, 5), R(2, 5, 4)),
+    # one point per kind of contraction (tests/engine/test_systematic.py checks autograd's full list)
+    cases = [("ij->ji", R(3, 4)), ("ij,jk->ik", R(2, 3), R(3, 4)), ("...jk,...lj->...lk", R(3, 4, 4), R(4, 4)),
+             ("jk...,lj...->lk...", R(3, 2, 4), R(2, 3, 1)), ("ijk,lji,lli->lki", R(3, 2, 2), R(2, 2, 3), R(2, 2, 3)),
+             ("ii->", R(3, 3)), ("ii->i", R(3, 3)), ("ij->i", R(3, 4)), ("bqd,bkd->bqk", R(2, 3, 4), R(2, 5, 4)),
              ("nchw,kcij->nkhwij", R(1, 2, 3, 3), R(2, 2, 2, 2)), ("ij,ij->ij", R(1, 3), R(2, 3)),
              (",i->i", np.float64(1.5), R(3))]
     out = []
@@ -379,6 +377,3 @@ def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axi
                 axis=-1)
     return moveaxis(out, -1, axisc)
 
-
-#: The primitives this module registers (for the record checks).
-PRIMITIVES = ("einsum",)

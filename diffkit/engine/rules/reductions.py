@@ -7,7 +7,7 @@ holding traced values is stacked first (``dk.mean([x, x + 2])``), as NumPy makes
 
 >>> import numpy as np
 >>> from diffkit.engine.sweep import backward_pass
->>> from diffkit.engine.core import param
+>>> from diffkit.engine import param
 >>> x = param(np.array([2.0, 0.0, 3.0]))
 >>> backward_pass(prod(x), 1.0, wrt=(x,))[x]  # exact at the zero: not ans / x
 array([0., 6., 0.])
@@ -25,7 +25,7 @@ from .array import _count, _keep, _kept_shape, _reduction_cases, mean, norm_axis
 from .elementwise import add, div, exp, log, mul, sqrt, sub, where
 from .indexing import as_array_arg, getitem
 
-__all__ = ["amax", "amin", "prod", "cumsum", "var", "std", "average", "ptp", "logsumexp", "PRIMITIVES"]
+__all__ = ["amax", "amin", "prod", "cumsum", "var", "std", "average", "ptp", "logsumexp"]
 
 _ARRAY_CODE = {"math": Absent("array primitive"), "numpy": Absent("replay calls impl and the VJP rules")}
 
@@ -259,6 +259,3 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     shape = np.shape(_leaf(x))
     return reshape(out, () if ax is None else tuple(s for i, s in enumerate(shape) if i not in ax))
 
-
-#: The primitives this module registers (for the record checks).
-PRIMITIVES = ("max", "min", "prod", "cumsum")
