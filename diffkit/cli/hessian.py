@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich import box
-from rich.table import Table
+from .tables import Table  # fitted to the terminal (diffkit.cli.tables)
 
 from .. import constraints as C
 from ..budget import enforce, estimate_hessian, estimate_matrix
@@ -45,7 +45,7 @@ def hessian_cmd(
       diffkit hessian ridge-sigmoid
     """
     from ..analysis.hessian import MATRIX_MODELS, hessian_at_point, matrix_hessian
-    from .analyze import _console
+    from .tables import _console
     from .app import resolve_model
 
     name = model or "logistic-regression"
@@ -54,7 +54,7 @@ def hessian_cmd(
         enforce(estimate_matrix(n, dim, what=f"the {name} Hessian exhibit"), force=force)
         h = matrix_hessian(name, n=n, d=dim, lam=lam, seed=seed)
         if json_out:
-            emit_json(h.to_dict())
+            emit_json(h.to_dict(), "hessian")
         else:
             con.print(f"[bold]{name}[/bold], n = {h.n}, d = {h.d}, λ = {h.lam:g} (seed {h.seed})")
             con.print(h.formula)
@@ -80,7 +80,7 @@ def hessian_cmd(
         enforce(estimate_hessian(m), force=force)
         h = hessian_at_point(m)
         if json_out:
-            emit_json(h.to_dict())
+            emit_json(h.to_dict(), "hessian")
         else:
             con.print(f"[bold]{m.name}[/bold]: symbolic Hessian (sympy) against AD (reverse-over-reverse) "
                       f"at the model's point, {h.shape[0]}×{h.shape[1]}")
@@ -119,11 +119,11 @@ def breakeven_cmd(
       diffkit breakeven --models mlp --json
     """
     from ..analysis.breakeven import MODELS, break_even_table
-    from .analyze import _console
+    from .tables import _console
     names = tuple(x.strip() for x in models.split(",") if x.strip()) if models is not None else MODELS
     tables = break_even_table(names, repeats=repeats)
     if json_out:
-        emit_json({"models": [t.to_dict() for t in tables]})
+        emit_json({"models": [t.to_dict() for t in tables]}, "breakeven")
         return
     con = _console()
     for tb in tables:

@@ -1,9 +1,10 @@
-"""User-facing transformations: ``grad``, ``value_and_grad``, ``jacobian``, ``hessian``, ``jvp``.
+"""User-facing transformations: ``grad``, ``value_and_grad``, ``jacobian``, ``hessian``, ``jvp``, ``hvp``.
 
-Each traces the function on fresh leaves, then runs one sweep from ``core``.  Arguments may be
-arrays, scalars, or lists/tuples/dicts of them (the gradient has the same structure).  Called on
-Nodes — i.e. inside another transformation — ``grad`` records its own backward pass
-(``create_graph``), which is how ``hessian = jacobian(grad(f))`` works (reverse-over-reverse).
+Each call records ``f`` at a fresh trace level (see ``core``) and runs one sweep of ``sweep``.
+Arguments may be arrays, scalars, or lists/tuples/dicts of them (the gradient has the same
+structure).  Transformations nest to any depth: called inside another one, the sweep computes
+with the outer level's nodes and so is itself recorded there — ``hessian`` is
+``jacobian(grad(f))`` (reverse-over-reverse), ``hvp`` is ``jvp(grad(f))`` (forward-over-reverse).
 
 Examples
 --------
@@ -17,6 +18,8 @@ True
 True
 >>> dk.jvp(lambda x: x * x, (3.0,), (1.0,))
 (np.float64(9.0), np.float64(6.0))
+>>> float(dk.grad(lambda x: x * dk.grad(lambda y: x * y)(2.0))(3.0))  # d/dx x·x, no confusion
+6.0
 """
 
 from __future__ import annotations
@@ -26,8 +29,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..errors import BadInput, DiffkitError
-from .core import Node, backward_pass, detect_anomaly, jvp_pass, materialize, param, toposort, zero
+from ..errors import BadInput
+from .anomaly import detect_anomaly
+from .core import Node, new_level, zero
+from .leaves import param
+from .fast import backward as _backward
+from .sweep import grad_order, jvp_pass, materialize, toposort
 
 
 # -- argument structures (lists, tuples, dicts of arrays) --------------------------------------
@@ -39,8 +46,7 @@ def _flatten(x: Any) -> tuple[list, Callable[[list], Any]]:
 
 
 def _spec(x: Any, leaves: list) -> Any:
-    # None marks a leaf; a structure is (type, keys or None, child specs).  No closure per level:
-    # grad flattens its arguments on every call.
+    # None marks a leaf; a structure is (type, keys or None, child specs).
     if isinstance(x, (list, tuple)):
         return type(x), None, [_spec(v, leaves) for v in x]
     if isinstance(x, dict):
@@ -60,51 +66,61 @@ def _build(spec: Any, it: Any) -> Any:
 
 
 def _argnums(argnum: int | Sequence[int]) -> tuple[int, ...]:
-    return (argnum,) if isinstance(argnum, int) else tuple(argnum)
+    if isinstance(argnum, (int, np.integer)) and not isinstance(argnum, bool):
+        return (int(argnum),)
+    try:
+        nums = tuple(argnum)
+    except TypeError:
+        raise BadInput(f"argnum must be an integer or a tuple of integers, got {argnum!r}") from None
+    if not nums or not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in nums):
+        raise BadInput(f"argnum must be an integer or a non-empty tuple of integers, got {argnum!r}")
+    if len(set(nums)) != len(nums):
+        raise BadInput(f"argnum {argnum!r} repeats an argument")
+    return tuple(int(i) for i in nums)
 
 
-def _trace(f: Callable, args: tuple, argnum) -> tuple[Any, list[Node], list, bool]:
-    """Call ``f`` with leaves in the ``argnum`` positions: (output, leaves, unflatteners, nested)."""
+def _check_callable(f: Any, what: str) -> None:
+    if not callable(f):
+        raise BadInput(f"{what} needs a function, got {type(f).__name__}")
+
+
+def _trace(f: Callable, args: tuple, argnum, level: int) -> tuple[Any, list[list[Node]], list]:
+    """Call ``f`` with parameter leaves of trace ``level`` in the ``argnum`` positions."""
     nums = _argnums(argnum)
     for i in nums:
         if not -len(args) <= i < len(args):
-            raise BadInput(f"argnum {i} is out of range for a call with {len(args)} arguments")
+            raise BadInput(f"argnum {i} is out of range for a call with {len(args)} argument"
+                           f"{'' if len(args) == 1 else 's'}")
     args = list(args)
-    leaves, unflat, nested = [], [], False
+    leaves, unflat = [], []
     for i in nums:
         flat, un = _flatten(args[i])
-        nodes = []
-        for v in flat:
-            if isinstance(v, Node):
-                nested = True
-                nodes.append(v)
-            else:
-                nodes.append(param(v, f"arg{i}"))
+        nodes = [param(v, f"arg{i}", trace=level) for v in flat]
         leaves.append(nodes)
         unflat.append(un)
         args[i] = un(nodes)
-    return f(*args), leaves, unflat, nested
+    return f(*args), leaves, unflat
+
+
+def _here(out: Any, level: int) -> bool:
+    """Whether ``out`` was recorded at ``level`` (else it does not depend on this level's leaves)."""
+    return isinstance(out, Node) and out.trace == level
 
 
 def _scalar_output(out: Any, what: str) -> None:
-    shape = np.shape(out.value if isinstance(out, Node) else out)
+    shape = np.shape(out)
     if shape != ():
         raise BadInput(f"{what} needs a function returning a scalar, but it returned shape {shape}; "
                        "reduce it (e.g. .sum() or .mean()) or use jacobian for vector outputs")
-
-
-def _gradients(out: Any, leaves: list[list[Node]], unflat: list, nested: bool, argnum) -> Any:
-    flat = [n for group in leaves for n in group]
-    if isinstance(out, Node) and out.needs_grad:
-        adj = backward_pass(out, 1.0, wrt=flat, create_graph=nested)
-    else:
-        adj = {}
-    grads = [un([materialize(adj.get(n, zero), n.value) for n in group]) for group, un in zip(leaves, unflat)]
-    return grads[0] if isinstance(argnum, int) else tuple(grads)
+    v = out
+    while isinstance(v, Node):
+        v = v.value
+    if not isinstance(v, (int, float, np.number, np.ndarray, np.bool_)) or np.result_type(v).kind not in "fiub":
+        raise BadInput(f"{what} needs a function returning a real number, got {type(v).__name__}")
 
 
 def value_and_grad(f: Callable, argnum: int | Sequence[int] = 0, *,
-                   detect_anomaly: bool = False) -> Callable[..., tuple[Any, Any]]:
+                   detect_anomaly: bool = False, _name: str = "value_and_grad") -> Callable[..., tuple[Any, Any]]:
     """``f``'s value and its gradient with respect to argument(s) ``argnum``.
 
     Parameters
@@ -119,13 +135,22 @@ def value_and_grad(f: Callable, argnum: int | Sequence[int] = 0, *,
     >>> dk.value_and_grad(lambda w, x: (w * x - 1.0) ** 2)(2.0, 3.0)
     (np.float64(25.0), np.float64(30.0))
     """
+    _check_callable(f, _name)
+    single = len(_argnums(argnum)) == 1 and isinstance(argnum, (int, np.integer))
+
     def value_and_grad_f(*args: Any) -> tuple[Any, Any]:
+        level = new_level()
         with _anomaly_ctx(detect_anomaly):
-            out, leaves, unflat, nested = _trace(f, args, argnum)
+            out, leaves, unflat = _trace(f, args, argnum, level)
             _scalar_output(out, "grad")
-            grads = _gradients(out, leaves, unflat, nested, argnum)
-        value = out if nested or not isinstance(out, Node) else out.value
-        return value, grads
+            flat = [n for group in leaves for n in group]
+            if _here(out, level) and out.needs_grad:
+                adj = _backward(out, 1.0, wrt=flat)
+            else:
+                adj = {}
+            grads = [un([materialize(adj.get(n, zero), n.value) for n in group]) for group, un in zip(leaves, unflat)]
+        value = out.value if _here(out, level) else out
+        return value, grads[0] if single else tuple(grads)
     return value_and_grad_f
 
 
@@ -141,7 +166,7 @@ def grad(f: Callable, argnum: int | Sequence[int] = 0, *, detect_anomaly: bool =
     ...
     diffkit.errors.BadInput: grad needs a function returning a scalar, but it returned shape (2,); ...
     """
-    vg = value_and_grad(f, argnum, detect_anomaly=detect_anomaly)
+    vg = value_and_grad(f, argnum, detect_anomaly=detect_anomaly, _name="grad")
     return lambda *args: vg(*args)[1]
 
 
@@ -149,38 +174,46 @@ def _anomaly_ctx(enabled: bool):
     return detect_anomaly() if enabled else nullcontext()
 
 
+def _stack(rows: list, shape: tuple) -> Any:
+    if any(isinstance(r, Node) for r in rows):
+        from .rules.array import reshape
+        from . import ops
+        stacked = ops.stack(rows) if rows else np.zeros((0,))
+        return reshape(stacked, shape)
+    return np.reshape(np.stack(rows) if rows else np.zeros((0,)), shape)
+
+
 def jacobian(f: Callable, argnum: int = 0) -> Callable[..., Any]:
     """The Jacobian, shape ``f(x).shape + x.shape``: one reverse sweep per output entry.
 
-    The graph is traced once and swept once per output; sweeps share nothing, so the answer
-    does not depend on how many were run before.
+    The function is traced once and swept once per output; sweeps share nothing.
 
     >>> import numpy as np, diffkit.engine as dk
     >>> dk.jacobian(lambda x: x ** 2)(np.array([1.0, 3.0]))
     array([[2., 0.],
            [0., 6.]])
     """
-    if not isinstance(argnum, int):
-        raise BadInput("jacobian takes a single argnum")
+    _check_callable(f, "jacobian")
+    if not isinstance(argnum, (int, np.integer)) or isinstance(argnum, bool):
+        raise BadInput("jacobian takes a single argnum (an integer)")
 
     def jac(*args: Any) -> Any:
-        out, leaves, _, nested = _trace(f, args, argnum)
+        level = new_level()
+        out, leaves, _ = _trace(f, args, argnum, level)
         if len(leaves[0]) != 1:
             raise BadInput("jacobian needs a single array argument, not a list/dict of arrays")
         x = leaves[0][0]
-        if nested:
-            raise DiffkitError("jacobian inside another transformation (third derivatives) is not supported")
-        if not isinstance(out, Node) or not out.needs_grad:
-            return np.zeros(np.shape(out.value if isinstance(out, Node) else out) + x.shape)
-        oshape, odtype = out.shape, out.dtype
-        order = toposort(out, stop=(x,), only_grad=True)
+        oshape = np.shape(out)
+        if not _here(out, level) or not out.needs_grad:
+            return np.zeros(oshape + x.shape)
+        order = grad_order(out, (x,))
         rows = []
         for idx in np.ndindex(*oshape):
-            seed = np.zeros(oshape, odtype)
+            seed = np.zeros(oshape, np.result_type(out.dtype, np.float32))
             seed[idx] = 1
-            adj = backward_pass(out, seed[()], wrt=(x,), order=order)
+            adj = _backward(out, seed[()], wrt=(x,), order=order)
             rows.append(materialize(adj.get(x, zero), x.value))
-        return np.reshape(np.stack(rows) if rows else np.zeros((0,) + x.shape), oshape + x.shape)
+        return _stack(rows, oshape + x.shape)
     return jac
 
 
@@ -188,34 +221,86 @@ def hessian(f: Callable, argnum: int = 0) -> Callable[..., Any]:
     """The Hessian of scalar-valued ``f``: ``jacobian(grad(f))``, reverse-over-reverse.
 
     >>> import numpy as np, diffkit.engine as dk
-    >>> dk.hessian(lambda x: x[0] if False else dk.sum(x ** 3))(np.array([1.0, 2.0]))
+    >>> dk.hessian(lambda x: dk.sum(x ** 3))(np.array([1.0, 2.0]))
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
+    _check_callable(f, "hessian")
     return jacobian(grad(f, argnum), argnum)
 
 
 def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
-    """Forward mode: ``(f(*primals), J·tangents)`` from one forward sweep of JVP rules.
+    """Forward mode: ``(f(*primals), J·tangents)`` from one sweep of JVP rules.
+
+    ``f`` may return an array or a list/tuple/dict of them; the tangent has the same structure.
 
     >>> import numpy as np, diffkit.engine as dk
     >>> out, t = dk.jvp(lambda x, y: dk.sin(x) * y, (0.0, 2.0), (1.0, 0.0))
     >>> float(out), float(t)
     (0.0, 2.0)
     """
+    _check_callable(f, "jvp")
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise BadInput("jvp takes primals and tangents as tuples, one entry per argument of f")
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise BadInput(f"jvp got {len(primals)} primals but {len(tangents)} tangents; give one tangent per primal")
-    out, leaves, _, _ = _trace(f, primals, tuple(range(len(primals))))
+    level = new_level()
+    out, leaves, _ = _trace(f, primals, tuple(range(len(primals))) or 0, level) if primals else (f(), [], [])
     flat = [n for group in leaves for n in group]
     tflat = [t for tan in tangents for t in _flatten(tan)[0]]
+    if len(tflat) != len(flat):
+        raise BadInput("jvp: the tangents do not have the structure of the primals")
     seeds = {}
     for n, t in zip(flat, tflat):
-        tv = np.asarray(t, dtype=n.dtype)
-        if tv.shape != n.shape:
-            raise BadInput(f"tangent of shape {tv.shape} does not match its primal of shape {n.shape}")
-        seeds[n] = tv[()]
-    if not isinstance(out, Node):
-        return out, np.zeros_like(out)
-    tan = jvp_pass(toposort(out), seeds)
-    return out.value, materialize(tan.get(out, zero), out.value)
+        tv = t if isinstance(t, Node) else np.asarray(t, dtype=np.result_type(n.dtype, np.float32))
+        if np.shape(tv) != n.shape:
+            raise BadInput(f"tangent of shape {np.shape(tv)} does not match its primal of shape {n.shape}")
+        seeds[n] = tv if isinstance(tv, Node) else tv[()]
+    outs, unflat = _flatten(out)
+    here = [o for o in outs if _here(o, level)]
+    order = toposort_many(here)
+    tan = jvp_pass(order, seeds) if here else {}
+    values, tans = [], []
+    for o in outs:
+        if _here(o, level):
+            values.append(o.value)
+            tans.append(materialize(tan.get(o, zero), o.value))
+        else:
+            values.append(o)
+            tans.append(materialize(zero, o))
+    return unflat(values), unflat(tans)
+
+
+def toposort_many(outs: Sequence[Node]) -> list[Node]:
+    """A topological order of everything reachable from any of ``outs``."""
+    seen: set[Node] = set()
+    order: list[Node] = []
+    for o in outs:
+        for n in toposort(o):
+            if n not in seen:
+                seen.add(n)
+                order.append(n)
+    return order
+
+
+def hvp(f: Callable, argnum: int = 0) -> Callable[..., Any]:
+    """Hessian-vector product ``H(x)·v`` of scalar ``f`` by forward-over-reverse (one JVP of the
+    gradient: a few gradients' cost, no Hessian formed).  Call as ``hvp(f)(x, v)``.
+
+    >>> import numpy as np, diffkit.engine as dk
+    >>> dk.hvp(lambda x: dk.sum(x ** 3))(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    array([ 6., 12.])
+    """
+    _check_callable(f, "hvp")
+    if not isinstance(argnum, (int, np.integer)) or isinstance(argnum, bool):
+        raise BadInput("hvp takes a single argnum (an integer)")
+
+    def hvp_f(*args: Any) -> Any:
+        if len(args) < 2:
+            raise BadInput("hvp(f) is called as hvp(f)(*args, v): the arguments of f, then the vector")
+        *fargs, v = args
+        g = grad(f, argnum)
+        x = fargs[argnum]
+        return jvp(lambda xx: g(*fargs[:argnum], xx, *fargs[argnum + 1:]), (x,), (v,))[1]
+    return hvp_f

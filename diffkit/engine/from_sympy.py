@@ -3,7 +3,9 @@
 Equal subexpressions become one shared node (a memo keyed by the SymPy expression), and n-ary
 ``Add``/``Mul`` fold left into binary nodes in SymPy's argument order, positive terms first,
 then subtractions (``y − u`` is one ``sub``).  Powers: ``x**-1`` → ``1/x``, ``x**½`` → ``sqrt``,
-other exponents → ``pow``.  ``σ′(z)`` becomes ``σ(z)·(1 − σ(z))`` sharing the node σ(z).
+other exponents → ``pow``.  ``σ′(z)`` becomes ``σ(z)·σ(−z)`` (the stable form, see
+``diffkit.stable``) sharing the node σ(z).  Which SymPy function becomes which primitive is read
+from the primitive records (their ``sympy`` entry).
 
 When the model has ``steps`` (the lecture's z, u, l, r, L), each step is a named node.
 
@@ -23,25 +25,32 @@ import numpy as np
 import sympy as sp
 
 from ..errors import BadInput
-from ..functions import relu, sigmoid, sigmoid_prime, softplus, step
-from .core import Node, Primitive, REGISTRY, const, input_leaf, param
+from ..functions import sigmoid, sigmoid_prime
+from .core import REGISTRY, Node, Primitive, SymPy, const, new_level
+from .leaves import input_leaf, param
 from .graph import Graph
+from . import rules as _rules  # noqa: F401  (registers the primitives)
 
-_UNARY = {
-    sp.exp: "exp", sp.log: "log", sp.Abs: "abs", sp.sign: "sign", sp.tanh: "tanh", sp.sin: "sin",
-    sp.cos: "cos", sigmoid: "sigmoid", relu: "relu", step: "step", softplus: "softplus",
-    sp.Heaviside: "step",  # H(0) is taken as 0, like the lecture's step
-}
+
+def lowering() -> dict[type, str]:
+    """SymPy function class → primitive name, derived from the records' ``sympy`` entries."""
+    table: dict[type, str] = {}
+    for p in REGISTRY.values():
+        if isinstance(p.sympy, SymPy) and p.nargs == 1:
+            for cls in p.sympy.match:
+                table[cls] = p.name
+    return table
 
 
 def _node(prim: str | Primitive, *parents: Node, **params: Any) -> Node:
     """A node without evaluating it (graphs from SymPy get values from ``Graph.forward``)."""
     p = REGISTRY[prim] if isinstance(prim, str) else prim
-    return Node(None, p, parents, params, needs_grad=any(q.needs_grad for q in parents))
+    return Node(None, p, parents, params, needs_grad=any(q.needs_grad for q in parents), trace=parents[0].trace)
 
 
 class _Builder:
-    def __init__(self, leaves: Mapping[sp.Symbol, Node]) -> None:
+    def __init__(self, leaves: Mapping[sp.Symbol, Node], level: int) -> None:
+        self.level = level
         self.memo: dict[sp.Basic, Node] = dict(leaves)
         self.ops: dict[tuple, Node] = {}
         self.consts: dict[float, Node] = {}
@@ -49,7 +58,7 @@ class _Builder:
     def const(self, v: float) -> Node:
         v = float(v)
         if v not in self.consts:
-            self.consts[v] = const(v)
+            self.consts[v] = const(v, self.level)
         return self.consts[v]
 
     def op(self, prim: str, *args: Node) -> Node:
@@ -103,9 +112,9 @@ class _Builder:
             if x.is_Number and x.is_negative:
                 return self.op("div", self.const(1.0), self.convert(sp.Pow(b, -x)))
             return self.op("pow", self.convert(b), self.convert(x))
-        if isinstance(e, sigmoid_prime):
-            s = self.convert(sigmoid(e.args[0]))
-            return self.op("mul", s, self.op("sub", self.const(1.0), s))
+        if isinstance(e, sigmoid_prime):  # σ′(z) = σ(z)·σ(−z), as diffkit.stable computes it
+            z = e.args[0]
+            return self.op("mul", self.convert(sigmoid(z)), self.convert(sigmoid(-z)))
         if isinstance(e, (sp.Max, sp.Min)):
             prim = "maximum" if isinstance(e, sp.Max) else "minimum"
             args = [self.convert(a) for a in e.args]
@@ -113,7 +122,7 @@ class _Builder:
             for a in args[1:]:
                 acc = self.op(prim, acc, a)
             return acc
-        for cls, prim in _UNARY.items():
+        for cls, prim in _LOWERING.items():
             if isinstance(e, cls):
                 if len(e.args) != 1 and not isinstance(e, sp.Heaviside):
                     break
@@ -121,6 +130,9 @@ class _Builder:
         raise BadInput(f"the engine cannot convert SymPy {type(e).__name__} ({e}); supported: numbers, "
                        "symbols, +, −, ·, /, powers, exp, log, sqrt, Abs, sign, tanh, sin, cos, Max, Min, "
                        "Heaviside, sigmoid, sigmoid_prime, relu, step, softplus")
+
+
+_LOWERING = lowering()
 
 
 def _is_negative(a: sp.Expr) -> bool:
@@ -157,9 +169,11 @@ def from_sympy(expr: sp.Expr, params: Sequence[sp.Symbol | str], *, steps: Seque
     step_syms = {s for s, _ in steps}
     free = set(expr.free_symbols).union(*[e.free_symbols for _, e in steps]) - step_syms
     unknown = names - {s.name for s in free}
-    leaves = {s: Node(None, kind="param" if s.name in names else "input", name=s.name, needs_grad=s.name in names)
+    level = new_level()
+    leaves = {s: Node(None, kind="param" if s.name in names else "input", name=s.name, needs_grad=s.name in names,
+                      trace=level)
               for s in sorted(free, key=lambda s: s.name)}
-    b = _Builder(leaves)
+    b = _Builder(leaves, level)
     for sym, e in steps:
         n = b.convert(e)
         if n.kind == "op" and not n.named:
@@ -240,17 +254,18 @@ def _mlp_graph(model, point: Mapping[str, Any] | None) -> ModelGraph:
     spec = model.spec
     sizes, acts = spec["sizes"], spec["activations"]
     arrays = _mlp_arrays(model, dict(point or {}), everything=True)
-    x = input_leaf(arrays["x"], "x")
-    y = input_leaf(arrays["y"], "y")
-    act = {"sigmoid": dk.sigmoid, "tanh": dk.tanh, "relu": dk.relu, "step": dk.step, "sign": dk.sign,
-           "identity": lambda z: z}
+    level = new_level()
+    x = input_leaf(arrays["x"], "x", trace=level)
+    y = input_leaf(arrays["y"], "y", trace=level)
+    def act(name):  # an activation is the engine operation of that name (identity: none)
+        return (lambda z: z) if name == "identity" else getattr(dk, name)
     a = x
     for l in range(1, len(sizes)):
-        W, b = param(arrays[f"W{l}"], f"W{l}"), param(arrays[f"b{l}"], f"b{l}")
+        W, b = param(arrays[f"W{l}"], f"W{l}", trace=level), param(arrays[f"b{l}"], f"b{l}", trace=level)
         z = dk.label(a @ W.T + b, f"z{l}")
-        a = dk.label(act[acts[l - 1]](z), f"a{l}") if l < len(sizes) - 1 else z
+        a = dk.label(act(acts[l - 1])(z), f"a{l}") if l < len(sizes) - 1 else z
     if spec["loss"] == "squared":
-        pred = act[acts[-1]](a)
+        pred = act(acts[-1])(a)
         per = 0.5 * dk.sum((y - pred) ** 2.0, axis=-1)
     elif sizes[-1] == 1:
         per = dk.sum(dk.bce_with_logits(a, y), axis=-1)

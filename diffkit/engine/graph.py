@@ -25,13 +25,16 @@ Examples
 from __future__ import annotations
 
 import inspect
+from contextlib import nullcontext as _nullcontext
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
 from ..errors import BadInput
-from .core import (Node, anomaly_enabled, as_value, backward_pass, check_finite, input_leaf,
-                   materialize, param, toposort, zero)
+from .anomaly import anomaly_enabled, check_finite
+from .core import Node, new_level, zero
+from .leaves import as_value, input_leaf, param
+from .sweep import backward_pass, materialize, toposort
 
 
 class Edge(NamedTuple):
@@ -177,11 +180,9 @@ class Graph:
                 elif vals.get(n) is None and n.kind != "const":
                     raise BadInput(f"no value for {n.kind} {n.name!r}; pass it in the point")
                 continue
+            # the reference forward interpreter (sweep.evaluate), one node at a time for the messages
             try:
-                if anomaly:
-                    with np.errstate(all="ignore"):
-                        vals[n] = n.primitive.impl(*[vals[p] for p in n.parents], **n.params)
-                else:
+                with np.errstate(all="ignore") if anomaly else _nullcontext():
                     vals[n] = n.primitive.impl(*[vals[p] for p in n.parents], **n.params)
             except (ValueError, TypeError) as exc:
                 shapes = ", ".join(str(np.shape(vals[p])) for p in n.parents)
@@ -218,8 +219,8 @@ class Graph:
 
     # -- derived views --------------------------------------------------------------------------
     def op_counts(self) -> dict[str, int]:
-        """Forward and backward operation counts (convention in ``diffkit.engine.counting``)."""
-        from .counting import op_counts
+        """Forward and backward operation counts (convention in ``diffkit.engine.opcount``)."""
+        from .opcount import op_counts
         return op_counts(self)
 
     def to_dot(self, *, values: bool = True) -> str:
@@ -244,7 +245,9 @@ def trace(f: Callable, *args: Any, wrt: Sequence[str | int] | None = None, name:
         names = []
     names += [f"a{i}" for i in range(len(names), len(args))]
     wrt_set = set(range(len(args))) if wrt is None else {names.index(w) if isinstance(w, str) else w for w in wrt}
-    leaves = [param(a, n) if i in wrt_set else input_leaf(a, n) for i, (a, n) in enumerate(zip(args, names))]
+    level = new_level()
+    leaves = [param(a, n, trace=level) if i in wrt_set else input_leaf(a, n, trace=level)
+              for i, (a, n) in enumerate(zip(args, names))]
     out = f(*leaves)
     return Graph(out, name=name or getattr(f, "__name__", "graph"))
 

@@ -25,92 +25,47 @@ import math
 import re
 from typing import Any, Callable, Mapping
 
-from math import exp
-
 import numpy as np
 
+from .. import stable
 from ..errors import BadInput
 from . import codegen
-from .core import REGISTRY, materialize
-from .prims import _mul_vjp, _sigmoid_impl, _tie
-from .prims_array import unbroadcast
+from .core import MUL, NONE, PASS, ZERO, Code
+from .rules.elementwise import _tie
+from .sweep import expand, materialize, settle
 
-_RESERVED = {"np", "math", "_sig", "exp", "log", "sqrt", "fabs", "tanh", "sin", "cos", "pow", "log1p", "max", "min",
-             "float", "gradient", "copysign"}
-
-#: Forward templates for Python floats ({0}, {1}, {2}: arguments).
-MATH_FWD = {
-    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}", "neg": "-{0}",
-    "pow": "pow({0}, {1})", "exp": "exp({0})", "log": "log({0})", "sqrt": "sqrt({0})", "abs": "fabs({0})",
-    "sigmoid": "_sig({0})", "tanh": "tanh({0})", "relu": "({0} if {0} > 0.0 else 0.0)",
-    "step": "(1.0 if {0} > 0.0 else 0.0)", "sign": "(copysign(1.0, {0}) if {0} else 0.0)",
-    "softplus": "(({0}) + log1p(exp(-({0}))) if {0} > 0.0 else log1p(exp({0})))",
-    "sin": "sin({0})", "cos": "cos({0})", "maximum": "max({0}, {1})", "minimum": "min({0}, {1})",
-    "where": "({1} if {0} else {2})",
-}
-#: Forward templates for NumPy; other primitives call their registered implementation.
-NP_FWD = {
-    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}", "neg": "-{0}",
-    "pow": "{0} ** {1}", "exp": "np.exp({0})", "log": "np.log({0})", "sqrt": "np.sqrt({0})",
-    "abs": "np.abs({0})", "sigmoid": "_sigmoid({0})", "tanh": "np.tanh({0})", "relu": "np.maximum({0}, 0)",
-    "sin": "np.sin({0})", "cos": "np.cos({0})", "maximum": "np.maximum({0}, {1})",
-    "minimum": "np.minimum({0}, {1})", "softplus": "np.logaddexp(0.0, {0})",
-}
+_RESERVED = {"np", "math", "_sig", "_softplus", "_stable", "exp", "log", "sqrt", "fabs", "tanh", "sin", "cos", "pow",
+             "log1p", "max", "min", "float", "gradient", "copysign"}
 
 
-def _times(g: str | None, e: str) -> str:
-    return e if g is None else f"{g} * ({e})"
+def _template(code: Any, node: Any, i: int | None = None) -> Any:
+    """The forward (``i is None``) or argument-``i`` VJP template of a record's backend entry;
+    None when the backend has none there (then replay calls the implementation or the rule)."""
+    if not isinstance(code, Code):
+        return None
+    t = code.fwd if i is None else (None if code.vjp is None else code.vjp[i])
+    return t(node) if callable(t) else t
 
 
-def _vjp_expr(name: str, i: int, g: str | None, a: list[str], ans: str, scalar: bool, square: bool) -> str | None:
-    """Source of one VJP contribution, mirroring the rule in ``prims``; None: no template."""
-    F = (lambda f: f) if scalar else (lambda f: "np." + f)
-    one = g is None
-    sig = (lambda s: f"_sig({s})") if scalar else (lambda s: f"_sigmoid({s})")
-    table: dict[tuple[str, int], Callable[[], str]] = {
-        ("add", 0): lambda: g or "1.0", ("add", 1): lambda: g or "1.0",
-        ("sub", 0): lambda: g or "1.0", ("sub", 1): lambda: "-1.0" if one else f"-{g}",
-        ("mul", 0): lambda: _times(g, a[1]), ("mul", 1): lambda: _times(g, a[0]),
-        ("div", 0): lambda: f"{g or '1.0'} / {a[1]}",
-        ("div", 1): lambda: f"-({_times(g, ans)}) / {a[1]}",
-        ("neg", 0): lambda: "-1.0" if one else f"-{g}",
-        ("pow", 0): lambda: _times(g, f"2.0 * {a[0]}" if square else
-                                   f"{a[1]} * {'pow' if scalar else 'np.power'}({a[0]}, {a[1]} - 1.0)"),
-        ("pow", 1): lambda: _times(g, f"{ans} * {F('log')}({a[0]})"),
-        ("exp", 0): lambda: _times(g, ans), ("log", 0): lambda: f"{g or '1.0'} / {a[0]}",
-        ("sqrt", 0): lambda: _times(g, f"0.5 / {ans}"),
-        ("abs", 0): lambda: _times(g, f"copysign(1.0, {a[0]}) if {a[0]} else 0.0" if scalar else f"np.sign({a[0]})"),
-        # ans·σ(−x), not ans·(1 − ans), which cancels to 0 for x ≫ 0 (as in the engine's rule)
-        ("sigmoid", 0): lambda: _times(g, f"{ans} * {sig('-' + a[0])}"),
-        ("tanh", 0): lambda: _times(g, f"1.0 - {ans} * {ans}"),
-        ("relu", 0): lambda: (f"({g or '1.0'} if {a[0]} > 0.0 else 0.0)" if scalar
-                              else f"np.where({a[0]} > 0, {g or '1.0'}, 0.0)"),
-        ("softplus", 0): lambda: _times(g, sig(a[0])),
-        ("sin", 0): lambda: _times(g, f"{F('cos')}({a[0]})"),
-        ("cos", 0): lambda: f"-({_times(g, F('sin') + '(' + a[0] + ')')})",
-        ("maximum", 0): lambda: _times(g, _tie_src(a[0], a[1], scalar)),
-        ("maximum", 1): lambda: _times(g, _tie_src(a[1], a[0], scalar)),
-        ("minimum", 0): lambda: _times(g, _tie_src(a[1], a[0], scalar)),
-        ("minimum", 1): lambda: _times(g, _tie_src(a[0], a[1], scalar)),
-    }
-    if scalar:
-        table[("where", 1)] = lambda: f"({g or '1.0'} if {a[0]} else 0.0)"
-        table[("where", 2)] = lambda: f"(0.0 if {a[0]} else {g or '1.0'})"
-    make = table.get((name, i))
-    return None if make is None else make()
+def _fwd_expr(node: Any, backend: str, a: list[str]) -> str | None:
+    t = _template(node.primitive.code.get(backend), node)
+    return None if t is None or node.params else t.format(*a)
 
 
-def _sig(z: float) -> float:
-    """σ(z) on a Python float without overflow: ``math.exp`` raises for arguments above ~709,
-    so the exponent is kept non-positive (e^z/(1 + e^z) for z < 0)."""
-    if z >= 0.0:
-        return 1.0 / (1.0 + exp(-z))
-    e = exp(z)
-    return e / (1.0 + e)
-
-
-def _tie_src(a: str, b: str, scalar: bool) -> str:
-    return f"(1.0 if {a} > {b} else 0.5 if {a} == {b} else 0.0)" if scalar else f"_tie({a}, {b})"
+def _vjp_expr(node: Any, i: int, backend: str, g: str | None, a: list[str], ans: str) -> str | None:
+    """Source of one VJP contribution from the record's template; None: no template; "" for zero."""
+    t = _template(node.primitive.code.get(backend), node, i)
+    if t is None:
+        return None
+    use, text = t
+    if use == ZERO:
+        return ""
+    if use == PASS:
+        return g or "1.0"
+    expr = text.format(*a, ans=ans, g=g or "1.0")
+    if use == MUL:
+        return expr if g is None else f"{g} * ({expr})"
+    return expr
 
 
 class CompiledGradient:
@@ -168,11 +123,15 @@ def _on_arrays(n: Any, vals: Mapping, scalar: bool) -> bool:
 
 
 def _generate(graph: Any, scalar: bool) -> tuple[str, dict[str, Any], tuple, tuple]:
+    """Straight-line source: the records' ``math`` templates for all-scalar graphs, their
+    ``numpy`` templates for scalar nodes of array graphs, and the implementations and VJP rules
+    themselves for array nodes (broadcasting undone by ``sweep.settle``, as the reference does)."""
     ids = _identifiers(graph)
-    ns: dict[str, Any] = {"np": np, "_sigmoid": _sigmoid_impl, "_tie": _tie, "_unbroadcast": unbroadcast,
-                          "_mul_vjp": _mul_vjp, "_materialize": materialize, "_f": {}, "_vjp": {}}
+    backend = "math" if scalar else "numpy"
+    ns: dict[str, Any] = {"np": np, "_stable": stable, "_tie": _tie, "_settle": settle, "_expand": expand,
+                          "_materialize": materialize, "_f": {}, "_vjp": {}}
     if scalar:
-        ns["_sig"] = _sig
+        ns["_sig"], ns["_softplus"] = stable.sigmoid_float, stable.softplus_float
         ns.update({k: getattr(math, k) for k in ("exp", "log", "sqrt", "fabs", "tanh", "sin", "cos",
                                                   "pow", "log1p", "copysign")})
     vals = graph._vals
@@ -195,10 +154,8 @@ def _generate(graph: Any, scalar: bool) -> tuple[str, dict[str, Any], tuple, tup
         if n.primitive is None:
             continue
         a = [var[p] for p in n.parents]
-        tmpl = (MATH_FWD if scalar else NP_FWD).get(n.primitive.name)
-        if tmpl is not None and not n.params and not _on_arrays(n, vals, scalar):
-            expr = tmpl.format(*a)
-        else:
+        expr = None if _on_arrays(n, vals, scalar) else _fwd_expr(n, backend, a)
+        if expr is None:
             ns["_f"][n.primitive.name] = n.primitive.impl
             kw = "".join(f", {k}={v!r}" for k, v in n.params.items())
             expr = f"_f[{n.primitive.name!r}]({', '.join(a)}{kw})"
@@ -211,25 +168,27 @@ def _generate(graph: Any, scalar: bool) -> tuple[str, dict[str, Any], tuple, tup
         if n.primitive is None or not n.needs_grad or (n is not out and n not in adj):
             continue
         g = None if (n is out or one.get(n)) else adj[n]
+        prim, shape = n.primitive, np.shape(vals[n])
+        arrays = _on_arrays(n, vals, scalar)
+        if arrays and not prim.elementwise and g is not None:
+            g = f"_expand({g}, np.shape({var[n]}))"  # shapes at run time: the code serves any batch size
         for i, p in enumerate(n.parents):
             if not p.needs_grad:
                 continue
-            name = n.primitive.name
-            if name in ("step", "sign") or (name == "where" and i == 0):
-                continue
-            square = name == "pow" and n.parents[1].kind == "const" and np.ndim(n.parents[1].value) == 0 \
-                and n.parents[1].value == 2
-            expr = None if _on_arrays(n, vals, scalar) else \
-                _vjp_expr(name, i, g, [var[q] for q in n.parents], var[n], scalar, square)
-            if expr is not None and not scalar and name == "mul" and np.shape(vals[p]) != np.shape(vals[n]):
-                expr = f"_mul_vjp({g or '1.0'}, {var[n.parents[1 - i]]}, {np.shape(vals[p])!r})"
-            elif expr is None:
-                ns["_vjp"][(name, i)] = n.primitive.vjp(i)
+            expr = None if arrays else _vjp_expr(n, i, backend, g, [var[q] for q in n.parents], var[n])
+            if expr == "":
+                continue  # a symbolic zero
+            target = np.shape(vals[p])
+            if expr is None:
+                key = (prim.name, i)
+                ns["_vjp"][key] = prim.vjp(i)
                 kw = "".join(f", {k}={v!r}" for k, v in n.params.items())
-                expr = f"_vjp[{(name, i)!r}]({g or '1.0'}, {var[n]}, {', '.join(var[q] for q in n.parents)}{kw})"
-            elif not scalar and np.shape(vals[p]) != np.shape(vals[n]) and name in (
-                    "add", "sub", "div", "pow", "maximum", "minimum", "where"):
-                expr = f"_unbroadcast({expr}, {np.shape(vals[p])!r})"
+                expr = f"_vjp[{key!r}]({g or '1.0'}, {var[n]}, {', '.join(var[q] for q in n.parents)}{kw})"
+                if i in prim.res_args:
+                    expr = expr[:-1] + ", res=None)"
+            if not scalar and (arrays or target != shape):
+                logical = f"np.shape({var[n]})" if prim.elementwise else "None"
+                expr = f"_settle({expr}, {logical}, np.shape({var[p]}))"
             d = f"d_{ids[p]}"
             passes = expr == (g or "1.0") and g is None
             if p not in adj:
@@ -269,7 +228,8 @@ def compile_gradient(graph: Any) -> CompiledGradient:
     if np.shape(vals[graph.output]) != ():
         raise BadInput(f"compile_gradient needs a scalar output; got shape {np.shape(vals[graph.output])}")
     scalar = all(np.ndim(vals[n]) == 0 for n in graph.nodes) and all(
-        n.primitive.name in MATH_FWD for n in graph.nodes if n.primitive is not None)
+        _template(n.primitive.code.get("math"), n) is not None and not n.params
+        for n in graph.nodes if n.primitive is not None)
     if not scalar:
         fast = _specialiser(graph)
         if fast is not None:

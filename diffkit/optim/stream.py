@@ -177,13 +177,13 @@ class FileData:
         win = idx // step
         order = np.argsort(win, kind="stable")
         bounds = np.searchsorted(win[order], np.arange(win.max() + 2))
-        cols = self._cols
+        cols = slice(0, self.d) if self.target_col == self.d else self._cols
         for w in np.unique(win):
             sel = order[bounds[w]:bounds[w + 1]]
             lo, hi = int(w) * step, min(self.n, (int(w) + 1) * step)
             mm = self._map(lo, hi)
             try:
-                out[sel] = mm[idx[sel] - lo][:, cols]
+                out[sel] = mm[idx[sel] - lo, cols]
             finally:
                 del mm
         return out

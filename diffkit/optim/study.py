@@ -13,6 +13,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .. import constraints as C_
+from ..constraints import validate_params
 from ..errors import BadInput
 from ..model import Model
 from .config import METHODS, RunConfig, Schedule, schedule_name
@@ -20,7 +22,6 @@ from .data import Dataset, bind
 from .gradients import GradientSource, Objective, SymbolicGradient
 from .optimum import solve_optimum
 from .results import RunResult, StudyResult
-from .. import constraints as _cons
 
 #: Gradient sources :func:`study` accepts ("auto": the engine for networks, SymPy otherwise).
 GRADIENTS: tuple[str, ...] = ("auto", "symbolic", "engine")
@@ -320,8 +321,8 @@ def _check_eps(eps, what: str) -> None:
         raise BadInput(f"{what} must be a number > 0, got {eps!r}")
 
 
-@_cons.validate_params(model=_cons.MODEL, data=_cons.DATASET, lam=_cons.LAM, batch=_cons.BATCH, seeds=_cons.SEEDS,
-                        eps=_cons.EPS, eps_rel=_cons.EPS_REL)
+@validate_params(model=C_.MODEL, data=C_.DATASET, lam=C_.LAM, batch=C_.BATCH, seeds=C_.SEEDS,
+                 eps=C_.EPS, eps_rel=C_.EPS_REL, workers=C_.WORKERS)
 def study(model: Model, data: Dataset, *, methods: Sequence[str] = METHODS,
           schedule: str | Mapping[str, str] | None = None,
           C: float | Mapping[str, float] | None = None, k0: float | Mapping[str, float] | None = None,

@@ -105,3 +105,34 @@ def test_moons_two_layer_net_beats_a_linear_classifier():
     net = study(builtin("mlp", sizes=(2, 16, 1), activations=("tanh", "identity"), loss="cross-entropy"), p.train,
                 test=p.test, methods=("gd",), timing=False)
     assert net.runs[0].test_accuracy >= 0.95 > lin.runs[0].test_accuracy
+
+
+def test_early_stopping_keeps_the_best_validation_weights():
+    # a wide net on few noisy rows overfits: the validation loss turns up and the run stops
+    ds = load("moons", n=120, noise=0.45, seed=4)
+    p = prepare(ds, val=0.3, test=0.0, seed=1, standardize=True)
+    m = builtin("mlp", sizes=(2, 64, 1), activations=("tanh", "identity"), loss="cross-entropy")
+    res = study(m, p.train, val=p.val, methods=("gd",), C=2.0, epochs=3000, patience=50, timing=False)
+    r = res.runs[0]
+    assert r.status == "early_stopped", r.message
+    ends = [h for h in r.history if h.iteration > 0 and h.val_loss is not None]
+    best = min(ends, key=lambda h: h.val_loss)
+    assert f"kept the weights of epoch {best.iteration}" in r.message
+    assert r.final.iteration - best.iteration >= 50
+    # the reported parameters are the best epoch's: their validation loss is the best one recorded
+    from diffkit.optim.network import mlp_outputs
+    z = mlp_outputs(m, np.array(r.params), p.val.X)[:, 0]
+    val = float(np.mean(np.logaddexp(0.0, z) - p.val.y * z))
+    assert val == pytest.approx(best.val_loss, rel=1e-12)
+
+
+def test_sweep_reruns_the_best_step_with_ten_seeds():
+    from diffkit.optim.sweep import sweep
+    p = prepare(load("diabetes"), standardize=True, intercept=True)
+    res = sweep(builtin("linear-regression", d=p.train.d), p.train, methods=("sgd",), points=4, seeds=(0, 1),
+                rerun_seeds=range(10), epochs=3, timing=False)
+    pts = res.by_method()["sgd"]
+    ok = [q for q in pts if q.diverged == 0]
+    assert res.best_C["sgd"] == min(ok, key=lambda q: np.median(q.final)).C
+    assert [r.seed for r in res.rerun.runs] == list(range(10))
+    assert all(r.C == res.best_C["sgd"] for r in res.rerun.runs)
