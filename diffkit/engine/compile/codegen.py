@@ -5,9 +5,9 @@ buffers once (shapes and dtypes are fixed by the recording) and returns ``gradie
 Every array intermediate is written with ``out=`` into a pool buffer chosen by liveness: a buffer is
 reused as soon as the value in it is dead (forward values a VJP reads stay alive until that VJP).
 Adjoints of intermediates accumulate in place when the generated code owns their buffer alone;
-broadcasts are never materialised (``mean``'s VJP is the scalar ``g/n``), and are undone by one
-``.sum(axis=...)`` only where the recorded shapes differ — the reference sweep's ``settle``, done
-on static shapes.
+broadcasts are never materialised (``mean``'s VJP is the scalar ``g/n``), and are undone as the
+reference sweep's ``settle`` does, on static shapes: one ``.sum(axis=...)`` where a contribution
+really has the axis, a scalar factor (the axis length) where it is lazily broadcast.
 
 This module is only the machinery: what each primitive writes comes from its record,
 ``code["fused"]`` (a :class:`~diffkit.engine.compile.fused.Fused`, defined next to the primitive in
@@ -141,7 +141,7 @@ def generate(graph: Any, vals: dict, ids: dict, leaves: list, params: list) -> t
             c = f.vjp(gen, n, i, g, [v[q] for q in ps], v[n], fresh)
             if c is None:  # a symbolic zero
                 continue
-            c = gen.unbroadcast(c, v[p].shape, fresh=False)
+            c = gen.settle(c, v[n].shape if n.primitive.elementwise else None, v[p].shape)
             if fresh and c.shape == v[p].shape and c.shape != () and not c.fresh and not c.lazy:
                 if p not in adj:
                     t = gen.tmp()
@@ -169,15 +169,10 @@ def generate(graph: Any, vals: dict, ids: dict, leaves: list, params: list) -> t
             grads.append("1.0")
         elif p in adj:
             c = adj[p]
-            if c.shape != v[p].shape:
-                c = gen.unbroadcast(c, v[p].shape, fresh=True)
-                if c.shape != v[p].shape:  # summed, and still lazily broadcast on other axes
-                    c = gen.unbroadcast(c, v[p].shape, fresh=True)
-            elif c.lazy:
-                c = gen.force(c, fresh=True)
-            elif c.buf is not None or (c.shape and not c.fresh):
-                c = V(f"{c.expr}.copy()", c.shape, c.dtype)
-            grads.append(c.expr)
+            if c.shape == () and v[p].shape == ():
+                grads.append(c.expr)
+            else:
+                grads.append(gen.expand(c, v[p].shape).expr)
         else:
             grads.append(f"np.zeros_like({v[p].expr})")
     if v[out_node].lazy:

@@ -130,12 +130,15 @@ class Fused:
     residuals : tuple of str
         Names of extra values ``fwd`` keeps with ``gen.save(n, name, v)`` for the VJP
         (``gen.saved(n, name)``); the generator frees them after the node's VJP.
+    cases : callable ``cases(rng) -> [(args, params, constant argnums), ...]``, optional
+        Points this entry covers, when the record's own points do not reach it (e.g. ``pow``
+        only with the constant exponent 2): ``tests/engine/test_backends.py`` replays them.
     """
 
     def __init__(self, fwd: Callable, vjp: Callable, *, uses: Callable = _no_uses, supports: Callable = _always,
                  absorbs: Callable | None = None, g_absorbs: frozenset | Callable = frozenset({"scale"}),
-                 uses_absorb: tuple = (), residuals: Sequence[str] = ()) -> None:
-        self.fwd, self.vjp, self.uses, self.supports = fwd, vjp, uses, supports
+                 uses_absorb: tuple = (), residuals: Sequence[str] = (), cases: Callable | None = None) -> None:
+        self.fwd, self.vjp, self.uses, self.supports, self.cases = fwd, vjp, uses, supports, cases
         if absorbs is not None:
             self.absorbs = absorbs
         self._g_absorbs = g_absorbs
@@ -171,7 +174,8 @@ class Ufunc(Fused):
             raise ValueError(f"unknown algebra {algebra!r}")
         if g_absorbs is None:
             g_absorbs = ALL if algebra in ("negated", "plus", "minus") else frozenset({"scale"})
-        super().__init__(self._fwd, vjp, uses=uses, supports=supports, g_absorbs=g_absorbs, uses_absorb=uses_absorb)
+        super().__init__(self._fwd, vjp, uses=uses, supports=supports, g_absorbs=g_absorbs, uses_absorb=uses_absorb,
+                         cases=None)
         self.ufunc, self.infix, self.algebra = ufunc, infix, algebra
 
     def _fwd(self, gen: "Gen", n: Any, a: list, out: str) -> V:
@@ -406,35 +410,71 @@ class Gen:
     def owned_alone(self, v: V) -> bool:
         return not v.lazy and (v.fresh or (v.buf is not None and self.refs[v.buf] == 1))
 
-    def unbroadcast(self, v: V, shape: tuple, *, fresh: bool) -> V:
-        """Sum ``v`` down to ``shape``; a smaller broadcastable ``v`` stays lazy (unless ``fresh``)."""
-        if v.shape == shape:
+    def settle(self, v: V, logical: tuple | None, target: tuple) -> V:
+        """``sweep.settle`` on static shapes: sum ``v``, which stands for ``broadcast_to(v, logical)``,
+        down to ``target``.
+
+        ``logical`` is the output shape for contributions of elementwise primitives, None for the
+        others (they stand for themselves broadcast against the argument).  A lazily broadcast axis
+        that is summed is a multiplication by its length (a lazy scale: no array is expanded); the
+        result broadcasts to ``target`` and may stay smaller where ``v`` was lazily broadcast."""
+        cs = v.shape
+        if logical is None:
+            logical = np.broadcast_shapes(cs, target)
+        if cs == target and logical == target:
             return v
-        lead = len(v.shape) - len(shape)
-        try:
-            smaller = np.broadcast_shapes(v.shape, shape) == shape
-        except ValueError:
-            raise AssertionError(f"a contribution of shape {v.shape} for a value of shape {shape}") from None
-        if smaller:
-            if fresh:
-                v = self.force(v)
+        nl, nc = len(logical), len(cs)
+        if nc > nl:
+            raise AssertionError(f"a contribution of shape {cs} for a value of shape {logical}")
+        lead = nl - nc
+        tpad = (1,) * (nl - len(target)) + tuple(target)
+        axes, factor = [], 1
+        for k in range(nl):
+            ck = 1 if k < lead else cs[k - lead]
+            if ck != 1 and ck != logical[k]:
+                raise AssertionError(f"a contribution of shape {cs} for a value of shape {logical}")
+            if tpad[k] == 1 and logical[k] != 1:
+                if ck == 1:
+                    factor *= logical[k]
+                else:
+                    axes.append(k - lead)
+        drop = max(nc - len(target), 0)  # leading axes the target does not have: size 1 once summed
+        red = tuple(1 if i in axes else c for i, c in enumerate(cs))[drop:]
+        r = v
+        if axes:
+            r = self._sum(v, tuple(axes), red)
+        elif drop:
+            r = self.force(self.hold(v))
+            t = self.tmp()
+            self.emit(f"{t} = {r.expr}.reshape({red!r})")
+            r = r._replace(expr=t, shape=red)
+        else:
+            self.hold(r)  # the caller drops v: r is its own reference
+        if factor != 1:
+            if r.shape == ():
                 t = self.tmp()
-                self.emit(f"{t} = np.broadcast_to({v.expr}, {shape!r}).copy()")
-                self.drop(v)
-                return V(t, shape, v.dtype, fresh=True)
-            return v
+                self.emit(f"{t} = {r.expr} * {float(factor)!r}")
+                r = V(t, (), r.dtype)
+            elif r.fresh:
+                self.emit(f"{r.expr} *= {float(factor)!r}")
+            else:
+                q = self.scaled(r, "times", repr(float(factor)))
+                self.drop(r)
+                r = q
+        self.drop(v)
+        return r
+
+    def _sum(self, v: V, axes: tuple, red: tuple) -> V:
+        """``v`` summed over ``axes`` into shape ``red`` (a fresh array or a scalar)."""
         t = self.tmp()
-        if v.prod is not None and shape == () and len(v.shape) == 1:
+        if v.prod is not None and red == () and len(v.shape) == 1:
             # sum(a·b) of 1-D arrays is a dot product: no product array is written at all
             expr = f"np.dot({v.prod[0].expr}, {v.prod[1].expr})"
             self.emit(f"{t} = {expr}" if v.scale is None else f"{t} = {v.scale} * {expr}")
-            self.drop(v)
-            return V(t, shape, v.dtype)
-        v = self.force(v, keep_scale=True)  # a scale is applied to the (smaller) reduced result
-        axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and v.shape[lead + i] != 1)
-        # the result may stay lazily broadcast on axes where v was (v (4, 1) for a (1, 3): (1, 1))
-        red = tuple(1 if lead + i in axes else v.shape[lead + i] for i in range(len(shape)))
-        keep = len(axes) != lead
+            return V(t, red, v.dtype)
+        v = self.force(self.hold(v), keep_scale=True)  # a scale is applied to the (smaller) result
+        lead = len(v.shape) - len(red)
+        keep = axes != tuple(range(lead))
         expr = f"{v.expr if v.scale is None else v.base}.sum(axis={axes!r}{', keepdims=True' if keep else ''})"
         if keep and lead:
             expr += f".reshape({red!r})"
@@ -443,3 +483,15 @@ class Gen:
             self.emit(f"{t} = {v.scale} * {t}" if red == () else f"{t} *= {v.scale}")
         self.drop(v)
         return V(t, red, v.dtype, fresh=red != ())
+
+    def expand(self, v: V, shape: tuple) -> V:
+        """A fresh array of exactly ``shape`` (``v`` broadcasts to it): a returned gradient."""
+        if v.shape == shape and v.shape != ():
+            if v.lazy:
+                return self.force(v, fresh=True)
+            return v if v.fresh else V(f"{v.expr}.copy()", v.shape, v.dtype)
+        v = self.force(v)
+        t = self.tmp()
+        self.emit(f"{t} = np.broadcast_to({v.expr}, {shape!r}).copy()" if shape != () else f"{t} = {v.expr}")
+        self.drop(v)
+        return V(t, shape, v.dtype, fresh=shape != ())

@@ -267,7 +267,9 @@ def _fz_square_vjp(gen, n, i, g, a, ans, fresh):
 # fused only as the square (a constant exponent 2), the case of every built-in loss
 FUSED_SQUARE = Fused(lambda gen, n, a, out: gen.ew(FUSED_MUL, a[0], a[0], out=out), _fz_square_vjp,
                      supports=lambda n, vals: _is_square(n), uses=lambda n: [n.parents[0]], uses_absorb=("scale",),
-                     absorbs=lambda n, a: [("scale",), ()])
+                     absorbs=lambda n, a: [("scale",), ()],
+                     cases=lambda rng: [((rng.uniform(0.2, 2.0, shape)[()], 2.0), {}, (1,)) for shape in
+                                        [(), (5,), (3, 4)]])
 
 pow_p = defprim(
     "pow", _pow_impl, elementwise=True,
