@@ -280,3 +280,18 @@ def test_peephole_scaled_sigmoid_adjoint_keeps_its_buffer():
     def f(x, y):
         return dk.sum(-dk.sigmoid(x)) + dk.sum(dk.tanh(y) * (-dk.sigmoid(x)))
     _check_against_eager(f, (x, y), (0, 1))
+
+
+def test_codegen_lazily_broadcast_adjoint_summed_to_a_broadcast_operand():
+    # mean(A + b): the adjoint 1/12 stands for a (3, 4) array, so d/db = 3/12 per entry (the fused
+    # code once summed the scalar itself and gave 1/12: issue 9's bug, in this backend)
+    rng = np.random.default_rng(20)
+    A, b, c = rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=(3, 1))
+
+    def f(b, c, A):
+        return dk.mean(A + b) + dk.sum((A * c) * 2.0) + dk.mean(dk.tanh(b * c))
+    cg = dk.compile_gradient(dk.trace(f, b, c, A, wrt=(0, 1)))
+    assert cg.backend == "fused"
+    _check_against_eager(f, (b, c, A), (0, 1))
+    _, (db, dc) = cg(b, c, A)
+    np.testing.assert_allclose(db, 0.25 + np.sum((1 - np.tanh(b * c) ** 2) * c, axis=0) / 12, rtol=1e-12)
