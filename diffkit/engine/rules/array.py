@@ -175,6 +175,16 @@ def _fz_reduce(mean: bool):
                  g_absorbs=lambda n: ALL if n.params.get("axis") is None and not n.params.get("keepdims") else frozenset())
 
 
+def _mean_vjp(g, ans, x, axis=None, keepdims=False):
+    n = float(_count(np.shape(x), axis))
+    if type(g) is float and type(x) is np.ndarray and x.dtype.kind == "f":
+        # the seed 1.0 of a gradient: g/n in x's dtype (a cotangent has its primal's dtype), so a
+        # float32 graph stays float32 below; a Python or float64 scalar broadcast for the next
+        # rule would be a float64 array and promote every later array (W3 at float32: 3× slower)
+        return x.dtype.type(g / n)
+    return _keep(div(g, n), np.shape(x), axis, keepdims)
+
+
 sum_p = defprim(
     "sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
     vjp=(lambda g, ans, x, axis=None, keepdims=False: _keep(g, np.shape(x), axis, keepdims),),
@@ -186,8 +196,7 @@ sum_p = defprim(
 
 mean_p = defprim(
     "mean", _mean_impl,
-    vjp=(lambda g, ans, x, axis=None, keepdims=False:
-         _keep(div(g, float(_count(np.shape(x), axis))), np.shape(x), axis, keepdims),),
+    vjp=(_mean_vjp,),
     jvp=(lambda t, ans, x, axis=None, keepdims=False: mean(t, axis, keepdims),),
     cost=(1, ((1, NONE),)), local=("1/n (broadcast)",),
     sympy=Absent("array reduction: the symbolic side writes sums out (or in matrix form)"),
