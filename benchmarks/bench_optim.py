@@ -311,8 +311,10 @@ def mlp_benchmark(repeats: int, *, extras: bool = True) -> dict:
         return dt
 
     with threadpool_limits(limits=1, user_api="blas"):
+        # no settling sleeps here: with one BLAS thread there is no spinning worker to wait for, and a
+        # sleep before each call only lets the scheduler move the process to a cold core
         times = interleaved({"engine_epoch_s": engine_epoch, "hand_numpy_epoch_s": hand_epoch}, max(repeats, 9),
-                            settle=0.05)
+                            settle=0.0)
     res = {k: statistics.median(v) for k, v in times.items()}
     res.update({k[:-2] + "_min_s": min(v) for k, v in times.items()})
     res["samples_per_epoch"] = n

@@ -122,6 +122,17 @@ class Comparison:
             "numeric_warnings": [w.to_dict() for w in self.numeric_warnings],
         }
 
+    def _repr_html_(self):  # notebooks: the rendering lives in diffkit.display
+        from ..display import comparison_html
+
+        return comparison_html(self)
+
+    def _repr_latex_(self):  # notebooks: the rendering lives in diffkit.display
+        from ..display import comparison_latex
+
+        return comparison_latex(self)
+
+
 
 def _forward_mode(prep: Prepared, rev: Mapping[str, float], reps) -> dict[str, Any]:
     """The directional derivative along a seeded random unit direction v: J·v by one JVP against ∇L·v."""

@@ -26,7 +26,7 @@ Convention (engine side)
 * **Forward mode**: :func:`jvp_ops` — the recorded graph's operations (the primal) plus the
   tangent operations of one JVP sweep: for every op node and every argument whose tangent is
   not zero, the elementary operations of that argument's JVP rule (the same arithmetic as its
-  VJP rule with the tangent in place of the cotangent, :data:`TANGENT_COST`), the final
+  VJP rule with the tangent in place of the cotangent, read from the primitive records), the final
   multiplication dropped when the tangent is exactly the seed 1, plus one ``add`` per extra
   contribution.  No broadcasting is undone in forward mode.  A full gradient by forward mode
   runs one tangent sweep per parameter over one primal: primal + n·tangent.
@@ -169,37 +169,6 @@ def symbolic_counts(grad: Mapping[str, sp.Expr], cse: tuple | None = None) -> di
 
 
 # -- the engine side ----------------------------------------------------------------------------
-#: Tangent operations per primitive and argument, and whether the count ends in a multiplication
-#: by the tangent (dropped when the tangent is the seed 1).  The same arithmetic as the VJP rules
-#: counted by ``diffkit.engine.op_counts`` (t·local instead of g·local), without unbroadcasting.
-TANGENT_COST: dict[str, tuple[tuple[int, bool], ...]] = {
-    "add": ((0, False), (0, False)), "sub": ((0, False), (1, False)),
-    "mul": ((1, True), (1, True)), "div": ((1, False), (3, True)), "neg": ((1, False),),
-    "pow": ((4, True), (3, True)), "exp": ((1, True),), "log": ((1, False),), "sqrt": ((2, True),),
-    "abs": ((2, True),), "sigmoid": ((3, True),), "tanh": ((3, True),), "relu": ((2, False),),
-    "step": ((0, None),), "sign": ((0, None),), "softplus": ((2, True),), "sin": ((2, True),),
-    "cos": ((3, True),), "maximum": ((5, True), (5, True)), "minimum": ((5, True), (5, True)),
-    "where": ((0, None), (1, False), (1, False)), "matmul": ((1, False), (1, False)),
-    "sum": ((0, False),), "mean": ((1, False),), "reshape": ((0, False),), "transpose": ((0, False),),
-    "broadcast_to": ((0, False),), "log_sigmoid": ((3, True),), "bce_with_logits": ((3, True), (2, True)),
-    "log_softmax": ((4, False),), "softmax": ((4, False),), "softmax_cross_entropy": ((3, True), (3, True)),
-}
-#: Cost assumed for a primitive missing from the table: one local derivative and one product.
-DEFAULT_TANGENT_COST = (2, True)
-
-
-def _tangent_cost(node: Any, argnum: int) -> tuple[int, bool | None]:
-    name = node.primitive.name
-    if name == "pow" and argnum == 0:
-        e = node.parents[1]
-        if getattr(e, "kind", None) == "const" and np.ndim(e.value) == 0 and e.value == 2:
-            return 2, True                       # t·(2a)
-    row = TANGENT_COST.get(name)
-    if row is None or argnum >= len(row):
-        return DEFAULT_TANGENT_COST
-    return row[argnum]
-
-
 def tape_ops(graph: Any) -> dict[str, int]:
     """The engine's reverse-mode tape: ``{"forward", "backward"}`` from ``diffkit.engine.op_counts``."""
     from .. import engine as dk
@@ -212,34 +181,10 @@ def jvp_ops(graph: Any, seeds: Sequence[str] | None = None) -> dict[str, int]:
     """Forward mode over ``graph``: ``{"primal", "tangent"}`` for one tangent sweep.
 
     ``seeds`` — names of the leaves whose tangent is nonzero (default: every parameter, each
-    with tangent 1, as for one directional derivative along a vector of ones).  A leaf seeded
-    with 1 makes the first products by its tangent free, as the convention above says.
+    with tangent 1, as for one directional derivative along a vector of ones).  Counted by the
+    engine from its primitive records (``diffkit.engine.opcount.jvp_counts``), under the same
+    convention as the backward pass.
     """
-    nodes = list(graph.nodes)
-    primal = sum(1 for n in nodes if n.primitive is not None)
-    if seeds is None:
-        seeded = {n for n in nodes if n.kind == "param"}
-    else:
-        wanted = set(seeds)
-        seeded = {n for n in nodes if n.primitive is None and n.name in wanted}
-    live: dict[Any, bool] = {n: True for n in seeded}      # node -> tangent is exactly 1
-    tangent = 0
-    for n in nodes:
-        if n.primitive is None:
-            continue
-        contributions, unit = 0, False
-        for i, p in enumerate(n.parents):
-            if p not in live:
-                continue
-            ops, by_tangent = _tangent_cost(n, i)
-            if by_tangent is None:                 # symbolic zero (step, sign, a where's condition)
-                continue
-            if by_tangent and live[p]:
-                ops -= 1
-            tangent += max(ops, 0)
-            contributions += 1
-            unit = ops == 0 and not by_tangent and live[p]   # a pass-through of a unit tangent
-        if contributions:
-            tangent += contributions - 1
-            live[n] = unit and contributions == 1
-    return {"primal": primal, "tangent": tangent}
+    from ..engine.opcount import jvp_counts
+
+    return jvp_counts(graph, seeds)

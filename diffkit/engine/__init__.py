@@ -21,8 +21,10 @@ Read it in this order:
 """
 
 from . import rules as _rules  # noqa: F401  (registers every primitive)
-from .core import (REGISTRY, Absent, Node, Primitive, bind, const, defprim, detect_anomaly, input_leaf,
-                   new_level, param, zero)
+from .anomaly import detect_anomaly
+from .leaves import input_leaf, param
+from .core import (REGISTRY, Absent, Node, Primitive, bind, const, defprim,
+                   new_level, zero)
 from .sweep import backward_pass, jvp_pass, toposort
 from .ops import *  # noqa: F401,F403 - the NumPy-like API
 from .ops import __all__ as _ops_all

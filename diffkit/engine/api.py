@@ -30,7 +30,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import BadInput
-from .core import Node, detect_anomaly, new_level, param, zero
+from .anomaly import detect_anomaly
+from .core import Node, new_level, zero
+from .leaves import param
 from .fast import backward as _backward
 from .sweep import grad_order, jvp_pass, materialize, toposort
 
@@ -118,7 +120,7 @@ def _scalar_output(out: Any, what: str) -> None:
 
 
 def value_and_grad(f: Callable, argnum: int | Sequence[int] = 0, *,
-                   detect_anomaly: bool = False) -> Callable[..., tuple[Any, Any]]:
+                   detect_anomaly: bool = False, _name: str = "value_and_grad") -> Callable[..., tuple[Any, Any]]:
     """``f``'s value and its gradient with respect to argument(s) ``argnum``.
 
     Parameters
@@ -133,7 +135,7 @@ def value_and_grad(f: Callable, argnum: int | Sequence[int] = 0, *,
     >>> dk.value_and_grad(lambda w, x: (w * x - 1.0) ** 2)(2.0, 3.0)
     (np.float64(25.0), np.float64(30.0))
     """
-    _check_callable(f, "value_and_grad")
+    _check_callable(f, _name)
     single = len(_argnums(argnum)) == 1 and isinstance(argnum, (int, np.integer))
 
     def value_and_grad_f(*args: Any) -> tuple[Any, Any]:
@@ -164,7 +166,7 @@ def grad(f: Callable, argnum: int | Sequence[int] = 0, *, detect_anomaly: bool =
     ...
     diffkit.errors.BadInput: grad needs a function returning a scalar, but it returned shape (2,); ...
     """
-    vg = value_and_grad(f, argnum, detect_anomaly=detect_anomaly)
+    vg = value_and_grad(f, argnum, detect_anomaly=detect_anomaly, _name="grad")
     return lambda *args: vg(*args)[1]
 
 

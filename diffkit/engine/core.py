@@ -32,6 +32,7 @@ Examples
 >>> import numpy as np
 >>> from diffkit.engine import ops as dk
 >>> from diffkit.engine.sweep import backward_pass
+>>> from diffkit.engine.leaves import param
 >>> x = param(np.float64(3.0), "x")
 >>> y = dk.exp(x) * x
 >>> float(backward_pass(y, 1.0, wrt=(x,))[x])  # (1 + x) e^x
@@ -41,8 +42,8 @@ Examples
 from __future__ import annotations
 
 import itertools
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -50,8 +51,7 @@ from ..errors import BadInput, ComputationError, DiffkitError
 
 __all__ = [
     "Node", "Primitive", "REGISTRY", "defprim", "Absent", "SymPy", "Code", "Summed", "bind", "zero", "new_level",
-    "param", "input_leaf", "const", "as_value", "raw", "PASS", "MUL", "NONE", "ZERO",
-    "detect_anomaly", "anomaly_enabled", "check_finite",
+    "const", "raw", "PASS", "MUL", "NONE", "ZERO",
 ]
 
 
@@ -79,27 +79,11 @@ def new_level() -> int:
 
 
 class Node:
-    """One value in a computation graph.
-
-    Attributes
-    ----------
-    value : array, scalar, Node or None
-        The forward value; a Node of a lower trace level when recorded inside a nested
-        transformation; None in a graph built from SymPy before it is evaluated.
-    primitive : Primitive or None
-        What made the node; ``None`` for leaves.
-    parents : tuple of Node
-        Arguments in order (plain arguments become ``const`` leaves).
-    params : dict
-        Static parameters of the primitive (``axis``, ``shape``, ...).
-    kind : {"param", "input", "const", "op"}
-    name : str or None
-        Display name; graphs name unnamed nodes ``v1, v2, ...`` and constants ``c1, ...``.
-    needs_grad : bool
-        True when a parameter is upstream, i.e. the backward pass must visit it.
-    trace : int
-        The trace level the node belongs to.
-    """
+    """One value in a computation graph: its ``value`` (an array; a Node of a lower trace level
+    when recorded inside a nested transformation; None in a graph from SymPy not yet evaluated),
+    the ``primitive`` that made it (None for leaves), its ``parents`` in argument order, static
+    ``params`` (axis, shape, …), its ``kind`` ("param", "input", "const", "op"), a display ``name``,
+    ``needs_grad`` (a parameter is upstream) and its ``trace`` level."""
 
     __slots__ = ("value", "primitive", "parents", "params", "kind", "name", "needs_grad", "id",
                  "named", "res", "trace", "__weakref__")
@@ -152,11 +136,7 @@ PASS, MUL, NONE, ZERO = "pass", "mul", "none", "zero"
 
 
 class Absent:
-    """An interpretation a primitive deliberately does not have, with the reason.
-
-    >>> Absent("no SymPy counterpart for an axis-wise softmax")
-    Absent('no SymPy counterpart for an axis-wise softmax')
-    """
+    """An interpretation a primitive deliberately does not have, with the reason."""
 
     __slots__ = ("reason",)
 
@@ -202,43 +182,39 @@ class Summed:
         self.value = value
 
 
+@dataclass(eq=False, slots=True)
 class Primitive:
-    """Everything diffkit knows about one operation, in one place (see :func:`defprim`)."""
+    """Everything diffkit knows about one operation, in one place (made by :func:`defprim`)."""
 
-    __slots__ = ("name", "impl", "nargs", "vjps", "jvps", "elementwise", "nondiff", "cost", "local",
-                 "sympy", "code", "fwd", "res_args", "fresh", "inplace", "doc", "domain", "cases")
-
-    def __init__(self, name: str, impl: Callable, nargs: int) -> None:
-        self.name, self.impl, self.nargs = name, impl, nargs
-        self.vjps: tuple = (None,) * nargs
-        self.jvps: tuple = (None,) * nargs
-        self.elementwise = False
-        self.nondiff: frozenset[int] = frozenset()
-        self.cost: Any = None
-        self.local: Any = None
-        self.sympy: Any = None
-        self.code: dict[str, Any] = {}
-        self.fwd: Callable | None = None
-        self.res_args: frozenset[int] = frozenset()
-        self.fresh: frozenset[int] = frozenset()
-        self.inplace: frozenset[int] = frozenset()
-        self.doc = ""
-        self.domain: tuple[str, ...] = ("real",) * nargs
-        self.cases: Callable | None = None
+    name: str
+    impl: Callable
+    nargs: int
+    vjps: tuple = ()
+    jvps: tuple = ()
+    elementwise: bool = False
+    nondiff: frozenset = frozenset()
+    cost: Any = None
+    local: Any = None
+    sympy: Any = None
+    code: dict = field(default_factory=dict)
+    fwd: Callable | None = None
+    res_args: frozenset = frozenset()
+    fresh: frozenset = frozenset()
+    inplace: frozenset = frozenset()
+    doc: str = ""
+    domain: tuple = ()
+    cases: Callable | None = None
 
     def vjp(self, i: int) -> Callable:
-        rule = self.vjps[i]
-        if rule is None:
+        if self.vjps[i] is None:
             raise DiffkitError(f"{self.name} is not differentiable with respect to argument {i}"
-                               + (" (it is a mask/label argument)" if i in self.nondiff else
-                                  "; pass that argument as a constant"))
-        return rule
+                               + (" (a mask/label argument)" if i in self.nondiff else "; pass it as a constant"))
+        return self.vjps[i]
 
     def jvp(self, i: int) -> Callable:
-        rule = self.jvps[i]
-        if rule is None:
+        if self.jvps[i] is None:
             raise DiffkitError(f"{self.name} has no forward-mode rule for argument {i}; keep it constant")
-        return rule
+        return self.jvps[i]
 
     def __repr__(self) -> str:
         return f"Primitive({self.name!r})"
@@ -255,117 +231,35 @@ def defprim(name: str, impl: Callable, *, vjp: Sequence[Callable | None], jvp: S
             domain: Sequence[str] | None = None, cases: Callable | None = None, doc: str = "") -> Primitive:
     """Create and register one primitive with all its interpretations.
 
-    Parameters
-    ----------
-    name : str
-        Unique name (also the name shown in graphs and listings).
-    impl : callable
-        ``impl(*args, **params)`` on plain NumPy values.
-    vjp, jvp : sequence, one entry per argument
-        The rules (see the module docstring); ``None`` only for arguments in ``nondiff``.
-    cost : (forward_ops, per-argument (ops, use)) or a callable ``cost(node, i) -> (ops, use)``
-        for the backward part; the convention is documented in ``opcount``.
-    local : sequence of str or callable ``local(node, i) -> str``
-        ∂(result)/∂(argument i) as the lecture writes it; ``{0}``, ``{1}`` are the arguments,
-        ``{ans}`` the result.
-    sympy : callable or Absent
-        ``sympy(*sympy_args, **params)`` builds the SymPy counterpart.
-    code : mapping, optional
-        Code templates by backend name (``"math"``: Python floats, ``"numpy"``); a backend may
-        be ``Absent``: replay then calls ``impl`` and the VJP rules themselves.
-    elementwise : bool
-        The primitive broadcasts its arguments to a common result shape (NumPy's rules).
-    fwd : callable, optional
-        ``fwd(*args, **params) -> (value, residuals)``, used when recording for a gradient; the
-        VJPs of ``res_args`` then get ``res=`` (or ``res=None`` when no residuals are at hand).
-    fresh, inplace : sequences of argnums
-        On plain arrays, the VJP returns a new array (``fresh``), or takes ``out=`` (``inplace``):
-        used by the fast sweep (``fast.py``) to reuse buffers.
-    domain : sequence of str, one per argument (elementwise primitives)
-        Where the gradient checker (``check.py``) samples each argument, away from kinks and
-        domain edges: ``"real"`` (|x| in [0.1, 2], either sign), ``"positive"`` ([0.2, 2]),
-        ``"unit"`` ((−0.9, 0.9)), ``"bool"`` (a mask, not differentiated), ``"label"``.
-    cases : callable, optional (required for primitives that are not elementwise)
-        ``cases(rng) -> [(args, params), ...]``: valid points for the checker, covering the
-        argument patterns (shapes, axes, keepdims) the primitive accepts.
+    ``impl(*args, **params)`` computes on plain values.  ``vjp``/``jvp``: one rule per argument
+    (None only for arguments in ``nondiff``, e.g. a mask).  ``cost``: ``(forward ops, per argument
+    (ops, use))`` or ``cost(node, i) -> (ops, use)``, under the convention of ``opcount``.
+    ``local``: per argument the lecture's ∂(result)/∂(argument) as text ({0}, {1}: arguments,
+    {ans}: result), or ``local(node, i)``.  ``sympy``: :class:`SymPy` or :class:`Absent`.
+    ``code``: :class:`Code` templates by backend ("math", "numpy") or Absent (replay then calls
+    ``impl`` and the rules).  ``elementwise``: the arguments broadcast to a common result shape.
+    ``fwd(*args, **params) -> (value, residuals)`` records residuals that the VJPs of
+    ``res_args`` get as ``res=`` (None when there are none).  ``fresh``/``inplace``: argnums whose
+    VJP returns a new array / takes ``out=`` (for the fast sweep).  ``domain`` (elementwise) or
+    ``cases(rng) -> [(args, params), ...]`` (required otherwise): where the checker samples,
+    away from kinks: "real" (|x| in [0.1, 2]), "positive", "unit" ((−0.9, 0.9)), "bool", "label".
     """
     if name in REGISTRY:
         raise DiffkitError(f"primitive {name!r} is already registered")
     nargs = len(vjp)
-    if len(jvp) != nargs:
-        raise DiffkitError(f"primitive {name!r}: {nargs} VJP rules but {len(jvp)} JVP rules")
-    p = Primitive(name, impl, nargs)
-    p.vjps, p.jvps = tuple(vjp), tuple(jvp)
-    p.elementwise, p.nondiff = elementwise, frozenset(nondiff)
-    p.cost, p.local, p.sympy, p.code = cost, local, sympy, dict(code or {})
-    p.fwd, p.res_args = fwd, frozenset(res_args)
-    p.fresh, p.inplace, p.doc = frozenset(fresh), frozenset(inplace), doc
-    if domain is not None:
-        if len(domain) != nargs:
-            raise DiffkitError(f"primitive {name!r}: {len(domain)} domains for {nargs} arguments")
-        p.domain = tuple(domain)
-    p.cases = cases
+    if len(jvp) != nargs or (domain is not None and len(domain) != nargs):
+        raise DiffkitError(f"primitive {name!r}: {nargs} VJP rules, {len(jvp)} JVP rules, domain {domain}")
+    p = Primitive(name, impl, nargs, tuple(vjp), tuple(jvp), elementwise, frozenset(nondiff), cost, local,
+                  sympy, dict(code or {}), fwd, frozenset(res_args), frozenset(fresh), frozenset(inplace), doc,
+                  tuple(domain) if domain is not None else ("real",) * nargs, cases)
     REGISTRY[name] = p
     return p
 
 
-# -- values ------------------------------------------------------------------------------------
-def as_value(x: Any, what: str = "value") -> Any:
-    """Validate a leaf value: float32/float64 kept, Python numbers to float64, else BadInput.
-
-    >>> as_value([1, 2]).dtype
-    dtype('float64')
-    >>> as_value(np.ones(2, np.float32)).dtype
-    dtype('float32')
-    >>> as_value(np.arange(3))
-    Traceback (most recent call last):
-    ...
-    diffkit.errors.BadInput: value has integer dtype int64; differentiate at float32 or float64 values (e.g. x.astype(float))
-    """
-    if type(x) is np.ndarray and x.ndim and (x.dtype == np.float64 or x.dtype == np.float32):
-        return x  # the common case, checked cheaply (leaves are made on every grad call)
-    if isinstance(x, Node):
-        return x  # a node of an outer trace level: its value is traced there
-    if isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind in "iub":
-        raise BadInput(f"{what} has integer dtype {x.dtype}; differentiate at float32 or float64 "
-                       "values (e.g. x.astype(float))")
-    try:
-        arr = np.asarray(x)
-    except Exception:
-        raise BadInput(f"{what} {_brief_repr(x)} is not a number or array") from None
-    kind = arr.dtype.kind
-    if kind == "f":
-        if arr.dtype not in (np.float32, np.float64):
-            arr = arr.astype(np.float64)
-    elif kind in "iub":
-        arr = arr.astype(np.float64)  # Python numbers and lists of them
-    else:
-        raise BadInput(f"{what} has dtype {arr.dtype}; expected real float32 or float64 numbers "
-                       "(complex, object and string values are not accepted)")
-    return arr[()] if arr.ndim == 0 else arr
-
-
-def _brief_repr(x: Any) -> str:
-    r = repr(x)
-    return r if len(r) <= 60 else r[:57] + "..."
-
-
+# -- constants (the other leaves, param and input_leaf, are in leaves.py) ----------------------
 def raw(x: Any) -> Any:
     """The value of a Node one level down, or ``x`` itself."""
     return x.value if isinstance(x, Node) else x
-
-
-def param(value: Any, name: str | None = None, *, trace: int = 0) -> Node:
-    """A leaf to differentiate with respect to.  Leaves made by hand share the base level 0
-    (below every transformation); ``grad`` and friends make theirs at a fresh level."""
-    return Node(as_value(value, "parameter" if name is None else f"parameter {name}"), kind="param",
-                name=name, needs_grad=True, trace=trace)
-
-
-def input_leaf(value: Any, name: str | None = None, *, trace: int = 0) -> Node:
-    """A leaf that is data (not differentiated), e.g. x, y or a hyperparameter."""
-    return Node(None if value is None else as_value(value, f"input {name or ''}".strip()), kind="input",
-                name=name, trace=trace)
 
 
 def const(value: Any, trace: int = 0) -> Node:
@@ -374,14 +268,15 @@ def const(value: Any, trace: int = 0) -> Node:
         arr = np.asarray(value)
         if arr.dtype.kind not in "fiub":
             raise BadInput(f"constant of dtype {arr.dtype} is not supported; expected real numbers")
-    n = Node(value, kind="const", trace=trace)
-    return n
+    return Node(value, kind="const", trace=trace)
 
 
 # -- applying primitives -----------------------------------------------------------------------
 def _bad_args(prim: Primitive, args: Sequence, exc: Exception) -> BadInput:
     shapes = ", ".join(str(np.shape(a)) for a in args)
-    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    msg = str(exc).splitlines()[0].strip() if str(exc) else type(exc).__name__
+    if "could not be broadcast" in msg:
+        msg = "they do not broadcast (NumPy's rule: aligned from the right, each axis equal or 1)"
     return BadInput(f"{prim.name} cannot be applied to arguments of shapes {shapes}: {msg}")
 
 
@@ -435,63 +330,10 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
 _new_node = object.__new__
 
 
-# -- anomaly mode ------------------------------------------------------------------------------
+# -- anomaly mode (anomaly.py): NaN/inf become errors naming the node --------------------------
 _ANOMALY = [False]
 
 
-def anomaly_enabled() -> bool:
-    return _ANOMALY[0]
-
-
-@contextmanager
-def detect_anomaly(enabled: bool = True) -> Iterator[None]:
-    """Within this block, a NaN/inf raises ComputationError naming the node and primitive.
-
-    >>> from diffkit.engine import ops as dk
-    >>> with detect_anomaly():  # doctest: +ELLIPSIS
-    ...     dk.log(param(-1.0, "x"))
-    Traceback (most recent call last):
-    ...
-    diffkit.errors.ComputationError: anomaly: forward of node v... (primitive 'log') produced nan; inputs: x=-1; made at ...
-    """
-    old = _ANOMALY[0]
-    _ANOMALY[0] = enabled
-    try:
-        yield
-    finally:
-        _ANOMALY[0] = old
-
-
-def check_finite(value: Any, node: Node, phase: str, argnum: int | None = None,
-                 values: Mapping[Node, Any] | None = None) -> None:
-    """Raise ComputationError when ``value`` (of ``node``, in ``phase``) has a NaN or inf."""
-    v = value
-    while isinstance(v, Node):
-        v = v.value
-    if v is zero or v is None or np.all(np.isfinite(v)):
-        return
-    bad = "nan" if np.any(np.isnan(v)) else "inf"
-    where = "" if argnum is None else f" for argument {argnum} ({node.parents[argnum].label})"
-    ins = ", ".join(f"{p.label}={_brief(values[p] if values is not None else raw(p.value))}" for p in node.parents)
-    prim = node.primitive.name if node.primitive else node.kind
-    raise ComputationError(f"anomaly: {phase} of node {node.label} (primitive {prim!r}) produced {bad}{where}; "
-                           f"inputs: {ins or 'none'}{_user_frame()}")
-
-
-def _user_frame() -> str:
-    """Where user code called into the engine (the line that made the bad node)."""
-    import os
-    import sys
-    here = os.path.dirname(__file__)
-    f = sys._getframe(1)
-    while f is not None and (f.f_code.co_filename.startswith(here) or "contextlib" in f.f_code.co_filename):
-        f = f.f_back
-    return "" if f is None else f"; made at {os.path.basename(f.f_code.co_filename)}:{f.f_lineno}"
-
-
-def _brief(v: Any) -> str:
-    while isinstance(v, Node):
-        v = v.value
-    if v is None:
-        return "?"
-    return f"{float(v):.6g}" if np.ndim(v) == 0 else f"array{np.shape(v)}"
+def check_finite(*args: Any, **kw: Any) -> None:
+    from .anomaly import check_finite as check
+    check(*args, **kw)

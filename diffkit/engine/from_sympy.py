@@ -26,7 +26,8 @@ import sympy as sp
 
 from ..errors import BadInput
 from ..functions import sigmoid, sigmoid_prime
-from .core import REGISTRY, Node, Primitive, SymPy, const, input_leaf, new_level, param
+from .core import REGISTRY, Node, Primitive, SymPy, const, new_level
+from .leaves import input_leaf, param
 from .graph import Graph
 from . import rules as _rules  # noqa: F401  (registers the primitives)
 
@@ -256,15 +257,15 @@ def _mlp_graph(model, point: Mapping[str, Any] | None) -> ModelGraph:
     level = new_level()
     x = input_leaf(arrays["x"], "x", trace=level)
     y = input_leaf(arrays["y"], "y", trace=level)
-    act = {"sigmoid": dk.sigmoid, "tanh": dk.tanh, "relu": dk.relu, "step": dk.step, "sign": dk.sign,
-           "identity": lambda z: z}
+    def act(name):  # an activation is the engine operation of that name (identity: none)
+        return (lambda z: z) if name == "identity" else getattr(dk, name)
     a = x
     for l in range(1, len(sizes)):
         W, b = param(arrays[f"W{l}"], f"W{l}", trace=level), param(arrays[f"b{l}"], f"b{l}", trace=level)
         z = dk.label(a @ W.T + b, f"z{l}")
-        a = dk.label(act[acts[l - 1]](z), f"a{l}") if l < len(sizes) - 1 else z
+        a = dk.label(act(acts[l - 1])(z), f"a{l}") if l < len(sizes) - 1 else z
     if spec["loss"] == "squared":
-        pred = act[acts[-1]](a)
+        pred = act(acts[-1])(a)
         per = 0.5 * dk.sum((y - pred) ** 2.0, axis=-1)
     elif sizes[-1] == 1:
         per = dk.sum(dk.bce_with_logits(a, y), axis=-1)

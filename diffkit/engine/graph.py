@@ -31,7 +31,9 @@ from typing import Any, Callable, Mapping, NamedTuple, Sequence
 import numpy as np
 
 from ..errors import BadInput
-from .core import Node, anomaly_enabled, as_value, check_finite, input_leaf, new_level, param, zero
+from .anomaly import anomaly_enabled, check_finite
+from .core import Node, new_level, zero
+from .leaves import as_value, input_leaf, param
 from .sweep import backward_pass, materialize, toposort
 
 

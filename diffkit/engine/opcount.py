@@ -86,3 +86,46 @@ def op_counts(graph: Any) -> dict[str, int]:
 
 def _shapes_differ(a: Any, b: Any) -> bool:
     return a is not None and b is not None and np.shape(a) != np.shape(b)
+
+
+def jvp_counts(graph: Any, seeds: Any = None) -> dict[str, int]:
+    """Forward mode over ``graph``: ``{"primal", "tangent"}`` operations of one tangent sweep.
+
+    The same convention as the backward pass, read from the same record entries: a JVP rule does
+    the arithmetic of its VJP rule with the tangent in place of the cotangent (t·local instead of
+    g·local); the final product is dropped when the tangent is exactly a seed 1; one ``add`` per
+    extra contribution; no broadcasting is undone.  ``seeds``: names of the leaves with a nonzero
+    tangent (default: every parameter, each with tangent 1).
+
+    >>> from diffkit import builtin
+    >>> from diffkit.engine import from_model
+    >>> jvp_counts(from_model(builtin("ridge-sigmoid")))
+    {'primal': 9, 'tangent': 11}
+    """
+    nodes = list(graph.nodes)
+    primal = sum(forward_cost(n) for n in nodes if n.primitive is not None)
+    if seeds is None:
+        live = {n: True for n in nodes if n.kind == "param"}  # node -> its tangent is exactly 1
+    else:
+        wanted = set(seeds)
+        live = {n: True for n in nodes if n.primitive is None and n.name in wanted}
+    tangent = 0
+    for n in nodes:
+        if n.primitive is None:
+            continue
+        contributions, unit = 0, False
+        for i, p in enumerate(n.parents):
+            if p not in live:
+                continue
+            ops, use = vjp_cost(n, i)
+            if use == ZERO:
+                continue
+            if use == MUL and live[p]:
+                ops -= 1
+            tangent += max(ops, 0)
+            contributions += 1
+            unit = use == PASS and live[p]  # a pass-through of a unit tangent
+        if contributions:
+            tangent += contributions - 1
+            live[n] = unit and contributions == 1
+    return {"primal": primal, "tangent": tangent}

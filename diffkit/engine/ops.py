@@ -192,4 +192,14 @@ __all__ = [
     "where", "matmul", "sum", "mean", "reshape", "transpose", "broadcast_to",
     "log_sigmoid", "bce_with_logits", "log_softmax", "softmax", "softmax_cross_entropy", "label",
     "multiply", "subtract", "divide", "true_divide", "negative",
+    # the layer zoo (diffkit.engine.layers), imported at the end of this module
+    "dense", "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm",
+    "batch_normalize", "BatchNorm", "running_stats", "elman_rnn", "residual_block",
+    "scaled_dot_product_attention", "attention", "causal_mask", "unfold", "fold", "take",
 ]
+
+# -- the layer zoo (diffkit.engine.layers) ------------------------------------------------------
+from .rules.layers import batch_normalize, fold, take, unfold  # noqa: E402
+from .layers import (BatchNorm, attention, avg_pool1d, avg_pool2d, batch_norm, causal_mask, conv1d,  # noqa: E402
+                     conv2d, dense, elman_rnn, max_pool1d, max_pool2d, residual_block, running_stats,
+                     scaled_dot_product_attention)

@@ -1,8 +1,7 @@
 """The reference interpreters: one forward evaluator, one backward sweep, one forward-mode sweep.
 
-These are the definitions every other executor is tested against (``fast.py``, ``compile/``).
-They are kept plain on purpose: pop an adjoint, call the VJP rules, sum each contribution down
-to the shape of the node it flows into, accumulate.
+Every other executor (``fast.py``, replay, codegen) is tested against these.  They are plain on
+purpose: pop an adjoint, call the VJP rules, sum each contribution down to its node's shape, add.
 
 Broadcasting is undone here and only here (:func:`settle`).  A contribution of an
 ``elementwise`` primitive stands for an array of the primitive's output shape; any other
@@ -24,18 +23,16 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ..errors import DiffkitError
-from .core import Node, Summed, _ANOMALY, check_finite, zero
+from .anomaly import check_finite
+from .core import Node, Summed, _ANOMALY, zero
 
 __all__ = ["toposort", "grad_order", "settle", "materialize", "expand", "evaluate", "backward_pass",
            "jvp_pass"]
 
 
 def toposort(out: Node, *, stop: Sequence[Node] = (), only_grad: bool = False) -> list[Node]:
-    """Nodes reachable from ``out``, parents before children; iterative and deterministic.
-
-    Parents are visited in argument order; ``stop`` nodes are included but not descended into;
-    ``only_grad`` skips nodes that do not need gradients.
-    """
+    """Nodes reachable from ``out``, parents before children (in argument order), iteratively;
+    ``stop`` nodes are included but not descended into; ``only_grad``: only nodes needing gradients."""
     stopset = set(stop)
     order: list[Node] = []
     visited: set[Node] = set()
@@ -160,19 +157,10 @@ def materialize(g: Any, like: Any) -> Any:
     if type(g) is np.ndarray and type(like) is np.ndarray and g.shape == like.shape and g.dtype == like.dtype:
         return g
     shape = np.shape(like)
-    if isinstance(like, Node) or isinstance(g, Node):
-        if g is zero:
-            g = 0.0
-        return expand(g, shape) if isinstance(g, Node) else _ops()[0].broadcast_to(
-            like * 0.0 + g, shape) if isinstance(like, Node) else np.broadcast_to(g, shape).copy()
-    dtype = np.result_type(like)
-    if g is zero:
-        return np.zeros(shape, dtype)[()]
-    if np.shape(g) != shape:
-        return np.array(np.broadcast_to(g, shape), dtype=dtype)[()]
-    if not isinstance(g, (np.ndarray, np.generic)) or g.dtype != dtype:
-        return np.asarray(g, dtype=dtype)[()]
-    return g
+    if isinstance(g, Node):
+        return expand(g, shape)
+    dtype = like.dtype if isinstance(like, Node) else np.result_type(like)
+    return np.array(np.broadcast_to(0.0 if g is zero else g, shape), dtype=dtype)[()]
 
 
 def _value(n: Node) -> Any:
@@ -187,10 +175,6 @@ def evaluate(nodes: Sequence[Node], values: dict) -> dict:
         if n.primitive is not None:
             values[n] = n.primitive.impl(*[values[p] for p in n.parents], **n.params)
     return values
-
-
-def _rule_args(n: Node, value: Callable) -> tuple[Any, list]:
-    return value(n), [value(p) for p in n.parents]
 
 
 def backward_pass(out: Node, seed: Any, *, wrt: Sequence[Node] = (), retain: bool = False,
@@ -226,7 +210,7 @@ def backward_pass(out: Node, seed: Any, *, wrt: Sequence[Node] = (), retain: boo
         if prim is None or n in stop:
             kept[n] = g
             continue
-        ans, args = _rule_args(n, value)
+        ans, args = value(n), [value(p) for p in n.parents]
         shape = np.shape(ans)
         if not prim.elementwise:
             g = expand(g, shape)
@@ -260,7 +244,7 @@ def jvp_pass(order: Sequence[Node], tangents: Mapping[Node, Any], *,
         if prim is None:
             continue
         t = zero
-        ans, args = _rule_args(n, value)
+        ans, args = value(n), [value(p) for p in n.parents]
         for i, p in enumerate(n.parents):
             tp = tan.get(p, zero)
             if tp is zero:

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import constraints as C_
+from ..constraints import validate_params
 from ..errors import BadInput
 from .data import Dataset
 
@@ -80,6 +82,13 @@ def split_sizes(n: int, val: float, test: float) -> tuple[int, int, int]:
     return n_train, n_val, n_test
 
 
+_FRACTION = C_.Interval(float, 0, 1, closed="left")
+
+
+@validate_params(val=C_.Param("val", _FRACTION, "Validation fraction."),
+                 test=C_.Param("test", _FRACTION, "Test fraction."), seed=C_.Param("seed", C_.SEED_INT, "Split seed."),
+                 standardize=C_.Param("standardize", C_.Boolean(), "Standardise features."),
+                 intercept=C_.Param("intercept", C_.Boolean(), "Add an intercept column."))
 def prepare(data: Dataset, *, val: float = 0.0, test: float = 0.0, seed: int = 0, standardize: bool = False,
             intercept: bool = False) -> Preparation:
     """Split ``data`` (seeded permutation), standardise on the training rows, add an intercept column.

@@ -13,6 +13,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .. import constraints as C_
+from ..constraints import validate_params
 from ..errors import BadInput
 from ..model import Model
 from .config import METHODS, RunConfig, Schedule, schedule_name
@@ -319,6 +321,9 @@ def _check_eps(eps, what: str) -> None:
         raise BadInput(f"{what} must be a number > 0, got {eps!r}")
 
 
+@validate_params(model=C_.MODEL, lam=C_.LAM, batch=C_.BATCH, eps=C_.EPS,
+                 eps_rel=C_.Param("eps_rel", C_.EPS.constraint, "Target relative excess loss."),
+                 workers=C_.Param("workers", (C_.Interval(int, 1, 256), None), "Local processes."))
 def study(model: Model, data: Dataset, *, methods: Sequence[str] = METHODS,
           schedule: str | Mapping[str, str] | None = None,
           C: float | Mapping[str, float] | None = None, k0: float | Mapping[str, float] | None = None,

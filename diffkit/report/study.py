@@ -1,14 +1,13 @@
 """The GD-vs-SGD study a report shows: which model and data, and how big (a library function, so the
 template only reads its :class:`~diffkit.optim.results.StudyResult`).
 
-The lecture's least-squares setting is used unless the report's own model is linear or logistic
-regression, in which case that model is fitted to synthetic data of its kind.  The data have a known
-optimum (:func:`diffkit.optim.solve_optimum`), so excess loss F(w_k) − F* is exact.
+The report's own model is trained when built-in data suit it (see :func:`study_kind`); otherwise the
+lecture's least-squares setting is used.  With ``StudySettings(data=...)`` the own model is trained
+on the user's data instead.  Linear and logistic regression have an exact optimum
+(:func:`diffkit.optim.solve_optimum`); for the neuron and networks F* is the lowest loss any run reached.
 
 Step sizes: GD uses the classical constant 1/L.  SGD and minibatch use the lecture's α_k = C/k
-with the optimiser's default C = 1/μ (μ the smallest eigenvalue of AᵀA/n + λ; see
-:func:`diffkit.optim.default_C`): Bottou, Curtis & Nocedal (2018, Thm 4.7) need C·μ > 1/2 for the
-O(1/k) rate.
+on a shifted clock, C/(k + k₀), with the optimiser's defaults (:func:`diffkit.optim.study.default_schedule`).
 
 The default size (n = 1000, d = 5, 20 epochs, seeds 0..4) keeps a whole report under ~2 s of
 optimisation on a laptop-class core.
@@ -85,9 +84,17 @@ class StudySettings:
 
 
 def study_kind(model: Model | None) -> str:
-    """The built-in model the study fits: the report's own when it is linear/logistic regression."""
-    kind = model.spec.get("kind") if model is not None else None
-    return kind if kind in _OWN else "linear-regression"
+    """The built-in model the study fits: the report's own when it can be trained on built-in data
+    (linear/logistic regression on synthetic data of their kind, the ridge-sigmoid neuron on 1-D
+    logistic data, a 2-input single-output MLP on two moons), else linear regression."""
+    if model is None:
+        return "linear-regression"
+    kind = model.spec.get("kind") or model.source
+    if kind in _OWN or kind == "ridge-sigmoid":
+        return kind
+    if kind == "mlp" and model.spec["sizes"][0] == 2 and model.spec["sizes"][-1] == 1:
+        return "mlp"
+    return "linear-regression"
 
 
 def report_study(model: Model | None = None, settings: StudySettings | None = None, *,
@@ -107,9 +114,16 @@ def report_study(model: Model | None = None, settings: StudySettings | None = No
     if s.data is not None:
         return data_study(model, s, methods=methods)
     kind = study_kind(model)
-    d = int(model.spec.get("d", s.d)) if model is not None and kind == model.spec.get("kind") else s.d
-    m = builtin(kind, d=d)
-    data = make_data(kind, n=s.n, d=d, noise=s.noise, seed=0)
+    if kind == "ridge-sigmoid":  # the lecture's neuron: x in 1-D, y ~ Bernoulli(σ(w*x + b*))
+        m, data = model, make_data("logistic-regression", n=s.n, d=1, seed=0)
+        data = type(data)(data.X, data.y, ("x",), "y", data.source.replace("d=1", "one input x"))
+    elif kind == "mlp":
+        from ..datasets import moons
+        m, data = model, moons(n=s.n, seed=0)
+    else:
+        d = int(model.spec.get("d", s.d)) if model is not None and kind == model.spec.get("kind") else s.d
+        m = builtin(kind, d=d)
+        data = make_data(kind, n=s.n, d=d, noise=s.noise, seed=0)
     # step sizes: the optimiser's defaults (1/L for GD; C = 1/μ for C/k, see optim.default_C)
     return study(m, data, methods=tuple(methods), epochs=s.epochs, batch=s.batch, lam=s.lam,
                  seeds=s.seeds, eps=s.eps, timing=s.timing)

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import diffkit.engine as dk
+from diffkit.engine.check import sample  # where the rule checker samples each domain
 from diffkit.engine.compile import codegen
 from diffkit.engine.compile.replay import BACKENDS, _why_not
 from diffkit.engine.fast import backward as fast_backward
@@ -40,24 +41,6 @@ PATTERNS = {
 
 
 # -- points ------------------------------------------------------------------------------------
-def _sample(prim, shapes, rng):
-    """Arguments from the record's domain (as the rule checker samples them)."""
-    out = []
-    for dom, shape in zip(prim.domain, shapes):
-        if dom == "positive":
-            x = rng.uniform(0.2, 2.0, shape)
-        elif dom in ("unit",):
-            x = rng.uniform(-0.9, 0.9, shape)
-        elif dom == "label":
-            x = rng.uniform(0.0, 1.0, shape)
-        elif dom == "bool":
-            x = rng.uniform(size=shape) > 0.5
-        else:
-            x = rng.uniform(0.1, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
-        out.append(x[()] if np.ndim(x) == 0 else x)
-    return tuple(out)
-
-
 def _is_float(a) -> bool:
     return np.result_type(a).kind == "f"
 
@@ -90,12 +73,12 @@ def _groups(prim) -> list[tuple[frozenset, list[tuple[tuple, dict]]]]:
     else:
         for k, pattern in enumerate(PATTERNS[prim.nargs]):
             rng = np.random.default_rng(k)
-            base = _sample(prim, pattern(3), rng)
+            base = sample(prim, pattern(3), rng)
             const, group = consts(base), [(base, {})]
             for n in (3, 5):
-                new = keep(base, _sample(prim, pattern(n), rng), const)
+                new = keep(base, sample(prim, pattern(n), rng), const)
                 if all(i not in const or np.shape(a) == np.shape(b)
-                       for i, (a, b) in enumerate(zip(new, _sample(prim, pattern(n), rng)))):
+                       for i, (a, b) in enumerate(zip(new, sample(prim, pattern(n), rng)))):
                     group.append((new, {}))
             groups.append((const, group))
     f = codegen.entry(prim)

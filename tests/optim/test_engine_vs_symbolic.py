@@ -22,15 +22,13 @@ def _problem(name):
         return builtin(name, d=p.train.d), p.train, 0.01
     moons = prepare(load("moons", n=200, seed=3), standardize=True).train
     if name == "ridge-sigmoid":
-        return builtin(name), Dataset(moons.X[:, :1], moons.y, ("x",), labels=moons.labels), 0.0
+        return builtin(name), Dataset(moons.X[:, :1], moons.y, ("x",), labels=moons.labels), 0.1  # λ > 0: the issue-9 case
     return builtin("mlp", sizes=(2, 3, 1), activations=("tanh", "identity"), loss="cross-entropy"), moons, 0.0
 
 
 @pytest.mark.parametrize("name", [
     "linear-regression", "logistic-regression",
-    pytest.param("ridge-sigmoid", marks=pytest.mark.xfail(
-        strict=False, reason="engine bug of issue 9: the per-sample λw² of a batch-summed graph is counted once "
-                             "per batch (GD and minibatch differ; single-sample SGD agrees)")),
+    "ridge-sigmoid",  # the λw² of a batch-summed graph counted once per sample (fixed by issue 9)
     "mlp",
 ])
 def test_engine_and_symbolic_iterates_agree(name):

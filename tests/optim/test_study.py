@@ -116,3 +116,21 @@ def test_per_iteration_cost_is_nd_for_gd_and_d_for_sgd():
                 h = [p for p in run.history if p.iteration > 0]
                 per_iter = {p.flops / p.iteration for p in h}
                 assert per_iter == {2 * b * d + 2 * b + d}, (run.method, n, d, per_iter)
+
+
+def test_declared_parameters_refuse_their_bad_examples(lr_small):
+    # every parameter study() and prepare() declare (diffkit.constraints) refuses each bad example it lists
+    from diffkit.optim.prepare import prepare
+    model, ds = lr_small
+    for func, base in ((study, dict(model=model, data=ds, methods=["gd"], epochs=1)), (prepare, dict(data=ds))):
+        for name, param in func.__diffkit_params__.items():
+            cons = param.constraint if isinstance(param.constraint, tuple) else (param.constraint,)
+            for c in cons:
+                if c is None:
+                    continue
+                for bad in c.bad_examples():
+                    from diffkit.constraints import satisfied
+                    if satisfied(bad, param.constraint):
+                        continue
+                    with pytest.raises(BadInput, match=name):
+                        func(**{**base, name: bad})

@@ -334,22 +334,33 @@ FUSED_ABS = Ufunc("np.absolute", lambda gen, n, i, g, a, ans, fresh: _fz_times(
     gen, g, gen.write("np.sign", [a[0].expr], a[0].shape, a[0].dtype)), uses=_arg0)
 
 exp_p, exp = _unary("exp", _cached(np.exp), lambda x, ans: ans, cost=1, local="{ans}", sympy=SymPy(sp.exp, sp.exp),
-                    math="exp({0})", numpy="np.exp({0})", dmath="{ans}", dnumpy="{ans}", fused=FUSED_EXP)
-log_p, log = _unary("log", _cached(np.log), lambda x, ans: div(1.0, x), cost=1, local="1/{0}",
-                    sympy=SymPy(sp.log, sp.log), math="log({0})", numpy="np.log({0})", dmath="1.0 / {0}",
-                    dnumpy="1.0 / {0}", domain="positive", fused=FUSED_LOG)
+                    math="exp({0})", numpy="np.exp({0})", dmath="{ans}", dnumpy="{ans}", doc="eˣ", fused=FUSED_EXP)
+log_p = defprim(
+    "log", _cached(np.log), elementwise=True,
+    vjp=(lambda g, ans, x: div(g, x),), jvp=(lambda t, ans, x: div(t, x),),
+    cost=(1, ((1, NONE),)), local=("1/{0}",), sympy=SymPy(sp.log, sp.log),
+    code={"fused": FUSED_LOG, "math": Code("log({0})", ((NONE, "{g} / {0}"),)),
+          "numpy": Code("np.log({0})", ((NONE, "{g} / {0}"),))},
+    domain=("positive",), doc="natural logarithm")
+
+
+def log(x):
+    return bind(log_p, x)
+
+
 sqrt_p, sqrt = _unary("sqrt", _cached(np.sqrt), lambda x, ans: div(0.5, ans), cost=2, local="1/(2*{ans})",
                       sympy=SymPy(sp.sqrt), math="sqrt({0})", numpy="np.sqrt({0})", dmath="0.5 / {ans}",
-                      dnumpy="0.5 / {ans}", domain="positive", fused=FUSED_SQRT)
+                      dnumpy="0.5 / {ans}", domain="positive", doc="√x", fused=FUSED_SQRT)
 abs_p, absolute = _unary("abs", np.abs, lambda x, ans: sign(x), cost=2, local="sign({0})",
                          sympy=SymPy(sp.Abs, sp.Abs), math="fabs({0})", numpy="np.abs({0})",
                          dmath="(copysign(1.0, {0}) if {0} else 0.0)", dnumpy="np.sign({0})",
                          doc="|x|; derivative sign(x), 0 at the kink", fused=FUSED_ABS)
 sin_p, sin = _unary("sin", _cached(np.sin), lambda x, ans: cos(x), cost=2, local="cos({0})", sympy=SymPy(sp.sin, sp.sin),
-                    math="sin({0})", numpy="np.sin({0})", dmath="cos({0})", dnumpy="np.cos({0})", fused=FUSED_SIN)
+                    math="sin({0})", numpy="np.sin({0})", dmath="cos({0})", dnumpy="np.cos({0})", doc="sin x",
+                    fused=FUSED_SIN)
 cos_p, cos = _unary("cos", _cached(np.cos), lambda x, ans: neg(sin(x)), cost=3, local="-sin({0})",
                     sympy=SymPy(sp.cos, sp.cos), math="cos({0})", numpy="np.cos({0})", dmath="-sin({0})",
-                    dnumpy="-np.sin({0})", fused=FUSED_COS)
+                    dnumpy="-np.sin({0})", doc="cos x", fused=FUSED_COS)
 softplus_p, softplus = _unary("softplus", stable.softplus, lambda x, ans: sigmoid(x), cost=2, local="sigmoid({0})",
                               sympy=SymPy(sp_softplus, sp_softplus), math="_softplus({0})",
                               numpy="_stable.softplus({0})", dmath="_sig({0})", dnumpy="_stable.sigmoid({0})",

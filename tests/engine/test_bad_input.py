@@ -1,0 +1,35 @@
+"""Bad input to the engine: one clear BadInput naming the op, the shapes and what is allowed."""
+
+import numpy as np
+import pytest
+
+import diffkit.engine as dk
+from diffkit.errors import BadInput
+
+CASES = [
+    (lambda: dk.grad(lambda x: dk.sum(x * np.ones(3)))(np.ones(2)),
+     r"^mul cannot be applied to arguments of shapes \(2,\), \(3,\): they do not broadcast"),
+    (lambda: dk.grad(lambda x: dk.sum(x @ np.ones((3, 2))))(np.ones((2, 2))),
+     r"^matmul .*shapes \(2, 2\), \(3, 2\).*must equal"),
+    (lambda: dk.grad(lambda x: x)(np.ones(2)), r"^grad needs a function returning a scalar, but it returned shape \(2,\)"),
+    (lambda: dk.grad(lambda x: dk.sum(x))(np.arange(3)), r"integer dtype int64; differentiate at float32 or float64"),
+    (lambda: dk.grad(lambda x: dk.sum(x))(np.array(["a"], dtype=object)), r"dtype object; expected real float32"),
+    (lambda: dk.grad(lambda x: dk.sum(x * np.array([object()])))(np.ones(1)), r"constant of dtype object"),
+    (lambda: dk.sum(np.ones(2), axis=5), r"^sum: axis 5 is out of range .*allowed: -1 to 0"),
+    (lambda: dk.grad(lambda x: dk.mean(x, axis=-3))(np.ones((2, 2))), r"^mean: axis -3 is out of range"),
+    (lambda: dk.reshape(dk.param(np.ones(6)), (4, 2)), r"^reshape: cannot reshape an array of shape \(6,\) into \(4, 2\)"),
+    (lambda: dk.grad(lambda x: dk.sum(np.linalg.inv(x)))(np.eye(2)), r"np\.inv cannot take a traced diffkit value"),
+    (lambda: dk.grad(3)(1.0), r"^grad needs a function, got int"),
+    (lambda: dk.grad(lambda x: x, argnum=3)(1.0), r"^argnum 3 is out of range"),
+    (lambda: dk.softmax_cross_entropy(np.ones((2, 3)), np.array([0, 5])), r"class labels must be in 0\.\.2"),
+    (lambda: dk.broadcast_to(dk.param(np.ones(3)), (2, 4)), r"^broadcast_to: an array of shape \(3,\) cannot be broadcast"),
+    (lambda: dk.jvp(lambda x: x, (1.0,), (np.ones(2),)), r"tangent of shape \(2,\) does not match its primal of shape \(\)"),
+]
+
+
+@pytest.mark.parametrize("k", range(len(CASES)))
+def test_bad_input_is_one_clear_line(k):
+    call, pattern = CASES[k]
+    with pytest.raises(BadInput, match=pattern) as info:
+        call()
+    assert "\n" not in str(info.value)
