@@ -41,19 +41,18 @@ def report_cmd(
     opts: ModelOptions, points: PointsOpt = 10, seed: SeedOpt = "0",
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="HTML file to write (default reports/<model>.html); the PDF goes beside it.")] = None,
-    n: Annotated[int, typer.Option("--n", help="GD/SGD study: synthetic samples.")] = 1000,
-    d: Annotated[int, typer.Option("--d", help="GD/SGD study: features (when the model is not linear/logistic "
-                                               "regression itself).")] = 5,
-    epochs: Annotated[Optional[int], typer.Option(
-        "--epochs", help="GD/SGD study: passes over the data (default 20; with --data, diffkit train's defaults).",
+    n: Annotated[int, option(C.REPORT_N)] = 1000,
+    d: Annotated[int, option(C.REPORT_D)] = 5,
+    epochs: Annotated[Optional[int], option(
+        C.REPORT_EPOCHS, help="GD/SGD study: passes over the data (default 20; with --data, diffkit train's defaults).",
         show_default=False)] = None,
     data: Annotated[Optional[str], typer.Option(
         "--data", help="GD/SGD study of the report's own model on this data set (bundled name, CSV or .npy), "
                        "split and trained as diffkit train does.")] = None,
     target: Annotated[Optional[str], typer.Option("--target", help="Target column of --data.")] = None,
     lam: Annotated[float, option(C.LAM, help="GD/SGD study: L2 regulariser λ.")] = 0.0,
-    seeds: Annotated[str, seed_option(C.SEEDS, help="GD/SGD study: seeds.", single=False)] = "0..4",
-    eps: Annotated[float, typer.Option("--eps", help="GD/SGD study: target excess loss for 'cost to reach ε'.")] = 1e-4,
+    seeds: Annotated[str, seed_option(C.REPORT_SEEDS, single=False)] = "0..4",
+    eps: Annotated[float, option(C.REPORT_EPS)] = 1e-4,
     timing: Annotated[bool, typer.Option("--timing/--no-timing", help="Measure wall time (--no-timing: no wall-time "
                                                                        "plot; the files are byte-identical per input).")] = True,
     sections: Annotated[Optional[str], typer.Option(

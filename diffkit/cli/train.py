@@ -108,11 +108,12 @@ def train(
     noise: Annotated[float, option(C_.NOISE)] = 0.1,
     condition: Annotated[float, option(C_.CONDITION)] = 1.0,
     data_seed: Annotated[str, seed_option(C_.DATA_SEED, help="Seed of the synthetic (or moons) data.")] = "0",
-    val: Annotated[Optional[float], typer.Option(
-        "--val", help="Fraction held out for validation (recorded during the runs). Default 0.2 with --data, "
-                      "0 for synthetic data.")] = None,
-    test: Annotated[Optional[float], typer.Option(
-        "--test", help="Fraction held out for the final test. Default 0.2 with --data, 0 for synthetic data.")] = None,
+    val: Annotated[Optional[float], option(
+        C_.VAL, help="Fraction held out for validation (recorded during the runs). Default 0.2 with --data, "
+                     "0 for synthetic data.")] = None,
+    test: Annotated[Optional[float], option(
+        C_.TEST, help="Fraction held out for the final test. Default 0.2 with --data, 0 for synthetic data; "
+                      "--val + --test < 1.")] = None,
     split_seed: Annotated[str, seed_option(C_.SEED, "--split-seed",
                                            help="Seed of the train/validation/test split.")] = "0",
     standardize: Annotated[Optional[bool], typer.Option(
@@ -131,13 +132,14 @@ def train(
         "--C", help="Step-size scale, one value or per method (gd=0.5,sgd=0.1). Default (linear, logistic, "
                     "ridge-sigmoid): gd 1/L; sgd and minibatch C = 1/μ with k0 = C·mean‖x‖² − 1, so α₁ = "
                     "1/mean‖x‖² and Cμ = 1 (the O(1/k) condition). mlp: α₁ = 0.5 (gd), 0.02 (sgd), 0.2 "
-                    "(minibatch), halved after 10 epochs.")] = None,
+                    "(minibatch), halved after 10 epochs. Allowed: number > 0, each.")] = None,
     k0: Annotated[Optional[str], typer.Option("--k0", help="Clock offset k0 of c/k and c/sqrt(k), one value or per "
-                                                           "method. Default: see --C (0 when --C is given).")] = None,
+                                                           "method. Default: see --C (0 when --C is given). "
+                                                           "Allowed: number ≥ 0, each.")] = None,
     lam: Annotated[float, option(C_.LAM, help="L2 regulariser λ: minimise mean loss + λ·½‖W‖².")] = 0.0,
     epochs: Annotated[Optional[str], typer.Option(
         "--epochs", help="Passes over the data per run, one value or per method. Default: gd 5000, sgd and "
-                         "minibatch 50 (mlp: gd 1000).")] = None,
+                         "minibatch 50 (mlp: gd 1000). Allowed: 1..10000000, each.")] = None,
     batch: Annotated[int, option(C_.BATCH, help="Minibatch size b (at most the training rows).")] = 32,
     seeds: Annotated[str, seed_option(C_.SEEDS, help="Run seeds.", single=False)] = "0",
     sampling: Annotated[str, typer.Option(
@@ -223,7 +225,7 @@ def train(
         _budget(train_data.n, train_data.d, params=len(m.params))
         res = study(m, train_data, C=_per_method(C, "--C", _number("--C", C_.STEP_SCALE)), seeds=seed_list,
                     methods=tuple(p.strip() for p in methods.split(",") if p.strip()),
-                    schedule=_per_method(schedule, "--schedule", str), k0=_per_method(k0, "--k0", _number("--k0")),
+                    schedule=_per_method(schedule, "--schedule", str), k0=_per_method(k0, "--k0", _number("--k0", C_.K0)),
                     lam=lam, epochs=_per_method(epochs, "--epochs", _int("--epochs", C_.EPOCHS)), batch=batch,
                     sampling=sampling, gradient=gradient, eps=None if eps_rel is not None else eps, eps_rel=eps_rel,
                     timing=(not json_out) if timing is None else timing, init=init, heldout=prep_info,
@@ -242,7 +244,7 @@ def train(
                       split_seed=split_seed, standardize=standardize, intercept=intercept)
     _budget(prep.train.n, prep.train.d, params=len(m.params), network=m.spec.get("kind") == "mlp")
     kwargs = dict(methods=tuple(p.strip() for p in methods.split(",") if p.strip()),
-                  schedule=_per_method(schedule, "--schedule", str), k0=_per_method(k0, "--k0", _number("--k0")),
+                  schedule=_per_method(schedule, "--schedule", str), k0=_per_method(k0, "--k0", _number("--k0", C_.K0)),
                   lam=lam, epochs=_per_method(epochs, "--epochs", _int("--epochs", C_.EPOCHS)), batch=batch,
                   sampling=sampling, gradient=gradient, eps=None if eps_rel is not None else eps, eps_rel=eps_rel,
                   timing=(not json_out) if timing is None else timing, val=prep.val, test=prep.test,

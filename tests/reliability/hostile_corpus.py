@@ -22,6 +22,7 @@ import argparse
 import io
 import json
 import os
+import re
 import resource
 import signal
 import sys
@@ -36,7 +37,6 @@ REPO = Path(__file__).resolve().parents[2]
 LECTURE_CLAIMS = REPO / "examples" / "lecture-backprop.txt"
 
 #: xfail reasons: cases whose failure is known and owned elsewhere.
-ENGINE = "engine issue 9 (axis validation in dk.sum/dk.mean)"
 ENGINE_API = "engine issue 9 (argument checks of the engine's public functions)"
 
 
@@ -50,6 +50,7 @@ class Case:
     setup: Callable[[Path], None] | None = None
     xfail: str = ""
     label: str = ""
+    must: str = ""                 # "bad": text the one Error line must contain (the option's name)
 
     def name(self) -> str:
         if self.label:
@@ -273,6 +274,137 @@ def cli_cases() -> list[Case]:
     return C
 
 
+#: cheap settings of each command, so a case costs only what the option under test drives
+_BASE = {
+    "compare": ["--points", "0"], "check": ["--claims", str(LECTURE_CLAIMS), "--points", "0"],
+    "report": ["--out", "r.html", "--no-timing", "--points", "0", "--epochs", "2", "--seeds", "0", "--n", "100"],
+    "explore": ["--out", "e.html"], "train": ["--epochs", "2", "--n", "200"], "optimize": ["--epochs", "2", "--n", "200"],
+    "profile": ["--problems", "diabetes", "--seeds", "0"], "swell": ["--max-n", "4"], "jacobian": ["--repeats", "1"],
+    "breakeven": ["--repeats", "1", "--models", "ridge-sigmoid"],
+}
+#: the model an option needs to apply (else it is refused as not applying, which proves nothing)
+_NEEDS = {"--depth": "logistic-map", "--dim": "linear-regression", "--sizes": "mlp", "--activations": "mlp",
+          "--mlp-loss": "mlp"}
+_OUTPUTS = ("r.html", "r.pdf", "e.html", "p.svg", "reports", "explore")
+
+
+def _range_values(text: str, kind: str):
+    """(past, at) values for the range ``text`` of an option's help, e.g. ``1..64``, ``number ≥ 0``."""
+    import re
+
+    past, at = [], []
+    m = re.search(r"at most (\d+) seeds", text)
+    if m:
+        k = int(m.group(1))
+        return [f"0..{k}", "-1", "0,0"], [f"0..{k - 1}"]
+    m = re.search(r"(\d+) to (\d+) widths, each (\d+)\.\.(\d+)", text)
+    if m:
+        lo, hi, wlo, whi = map(int, m.groups())
+        return ([",".join(["2"] * (hi + 1)), "2", f"2,{wlo - 1},1", f"2,{whi + 1},1"],
+                [",".join(["2"] * hi), f"2,{whi},1"])
+    m = re.search(r"a string of (\d+) to (\d+) characters", text)
+    if m:
+        hi = int(m.group(2))
+        return ["w" * (hi + 1)], [("w*x + " * hi)[: hi - 3] .rstrip(" +") or "w"]
+    m = re.search(r"(-?[\d.e+]+)\.\.(-?[\d.e+]+)", text)
+    if m:
+        lo, hi = (float(g) for g in m.groups())
+        step = 1 if kind == "integer" else 0.5
+        fmt = (lambda v: str(int(v))) if kind == "integer" else (lambda v: repr(float(v)))
+        past = [fmt(lo - step), fmt(hi + step * max(1.0, abs(hi) * 1e-6) if kind != "integer" else hi + 1)]
+        if kind != "integer":
+            past.append("nan")
+        return past, [fmt(hi)]
+    m = re.search(r"number ([≥>]) (-?[\d.]+)", text)
+    if m:
+        v = float(m.group(2))
+        return ([repr(v - 1.0) if m.group(1) == "≥" else repr(v), "nan", "inf", "-inf"],
+                ["1e300"])
+    m = re.search(r"number in ([\[(])(-?[\d.]+), (-?[\d.]+)([\])])", text)
+    if m:
+        lo, hi = float(m.group(2)), float(m.group(3))
+        past = ["nan", repr(hi + 1e-9) if m.group(4) == "]" else repr(hi), repr(lo - 1e-9) if m.group(1) == "[" else repr(lo)]
+        return past, [repr(hi - 1e-6)]
+    return [], []
+
+
+def option_cases() -> list[Case]:
+    """Every option of every command, from its own ``--help``: values just past each advertised limit
+    (refused, exit 2, the message naming the option), the value at the limit (done, or refused by the
+    budget before any work, never by the range), and junk (any outcome, the promises kept)."""
+    import re
+
+    import typer.main
+
+    from diffkit.cli.app import app
+
+    root = typer.main.get_command(app)
+    out: list[Case] = []
+    for cmd_name, cmd in sorted(root.commands.items()):
+        base = _BASE.get(cmd_name, [])
+        for p in cmd.params:
+            if p.param_type_name == "argument" or getattr(p, "is_flag", False) or not p.opts[0].startswith("--"):
+                continue
+            flag = p.opts[0]
+            help_text = " ".join((p.help or "").split())
+            m = re.search(r"Allowed: (.*?)\.?$", help_text) or re.search(r"\(((?!e\.g\.)[^()]*\d\.\.\d[^()]*|≥ -?\d+)\)", help_text)
+            allowed = m.group(1) if m else ""
+            if m and m.group(0).startswith("(≥"):
+                allowed = "number " + allowed
+            model = [_NEEDS[flag]] if flag in _NEEDS and cmd_name not in ("jacobian", "swell", "profile") else []
+            if flag == "--dim" and cmd_name == "hessian":
+                model = []
+            rest = [a for i, a in enumerate(base) if a != flag and (i == 0 or base[i - 1] != flag)]
+            kind = "float" if p.bare_type() == "float" else "integer"  # seeds and per-method epochs are text
+            past, at = _range_values(allowed, kind) if allowed else ([], [])
+            cat = f"options: {cmd_name}"
+            for v in past:
+                out.append(Case(cat, "cli", [cmd_name, *model, *rest, flag, v], "bad", outputs=_OUTPUTS,
+                                label=f"diffkit {cmd_name} {' '.join(model)} {flag} {v[:40]} (past {allowed[:30]})",
+                                must=flag.lstrip("-")))
+            for v in at:
+                out.append(Case(cat, "cli", [cmd_name, *model, *rest, flag, v], "limit", outputs=_OUTPUTS,
+                                label=f"diffkit {cmd_name} {' '.join(model)} {flag} {v[:40]} (at the limit)",
+                                must=allowed))
+            for v in (("", "1e999", "x" * 20000) if p.bare_type() in ("int", "float") else ("", "\x00", "x" * 20000, "１")):
+                out.append(Case(f"junk: {cmd_name}", "cli", [cmd_name, *model, *rest, flag, v], "any",
+                                outputs=_OUTPUTS, label=f"diffkit {cmd_name} {flag} {v[:12]!r}"))
+    return out
+
+
+#: how a command is started with a hostile standard output: the shell redirection, the exit codes
+#: allowed, and the one stderr line expected (None: empty)
+_STREAMS = {
+    "/dev/full": ("> /dev/full", (1,), "Error: cannot write to standard output"),
+    "closed stdout": (">&-", (1,), "Error: standard output is closed"),
+    "ascii terminal": ("", (0, 1), None),
+}
+_STREAM_COMMANDS = (["compare", "--points", "2"], ["derive"], ["backprop"], ["check", "--claims", str(LECTURE_CLAIMS),
+                    "--points", "2"], ["swell", "--max-n", "4"], ["train", "--epochs", "2", "--n", "100"],
+                    ["hessian", "ridge-sigmoid"], ["higher", "--max-k", "3"], ["derive", "--json"],
+                    ["compare", "--json", "--points", "0"], ["--help"], ["compare", "--help"],
+                    ["report", "--no-timing", "--points", "0", "--sections", "model", "--out", "r.html"])
+
+
+def stream_cases() -> list[Case]:
+    """Each command with standard output on a full disk, closed, or an ASCII-only encoding (in a
+    subprocess: the operating system's streams, not Python's)."""
+    out = []
+    for how in _STREAMS:
+        for argv in _STREAM_COMMANDS:
+            if how != "ascii terminal" and argv[-1] == "--help":
+                continue
+            out.append(Case(f"streams: {how}", "proc", list(argv), "any", outputs=("r.html", "r.pdf"),
+                            label=f"diffkit {' '.join(a if len(a) < 30 else Path(a).name for a in argv)} [{how}]",
+                            must=how))
+    # a bad option with an ASCII-only terminal: the one error line is ASCII too
+    out.append(Case("streams: ascii terminal", "proc", ["compare", "--at", "σ=1"], "bad",
+                    label="diffkit compare --at σ=1 [ascii terminal]", must="ascii terminal"))
+    out.append(Case("streams: ascii terminal", "proc", ["train", "--lam", "-1"], "bad",
+                    label="diffkit train --lam -1 [ascii terminal]", must="ascii terminal"))
+    return out
+
+
 def api_cases() -> list[Case]:
     import numpy as np
 
@@ -375,20 +507,18 @@ def api_cases() -> list[Case]:
     add("api: numeric", lambda: dk.to_numpy("w*x", []), label="to_numpy('w*x', [])")
     # the engine (issue 9 owns it; listed, marked, and reported)
     import diffkit.engine as de
-    add("api: engine", lambda: de.sum(np.ones(2), axis=5), label="engine sum(ones(2), axis=5)", xfail=ENGINE)
-    add("api: engine", lambda: de.mean(np.ones((2, 3)), axis=-3), label="engine mean(ones((2,3)), axis=-3)",
-        xfail=ENGINE)
-    add("api: engine", lambda: de.grad(lambda x: de.sum(x, axis=3))(np.ones(2)), label="engine grad(sum axis=3)",
-        xfail=ENGINE)
+    add("api: engine", lambda: de.sum(np.ones(2), axis=5), label="engine sum(ones(2), axis=5)")
+    add("api: engine", lambda: de.mean(np.ones((2, 3)), axis=-3), label="engine mean(ones((2,3)), axis=-3)")
+    add("api: engine", lambda: de.grad(lambda x: de.sum(x, axis=3))(np.ones(2)), label="engine grad(sum axis=3)")
     add("api: engine", lambda: de.grad(lambda x: x)(np.ones(3)), label="engine grad of a non-scalar")
     add("api: engine", lambda: de.grad(lambda x: de.sum(x * np.ones(3)))(np.ones(4)), label="engine shape mismatch")
-    add("api: engine", lambda: de.grad(None)(1.0), label="engine grad(None)", xfail=ENGINE_API)
+    add("api: engine", lambda: de.grad(None)(1.0), label="engine grad(None)")
     add("api: engine", lambda: de.from_model(None), label="engine from_model(None)", xfail=ENGINE_API)
     return [c for c in C if c is not None]
 
 
 def all_cases() -> list[Case]:
-    return cli_cases() + api_cases()
+    return cli_cases() + option_cases() + stream_cases() + api_cases()
 
 
 # -- running a case -----------------------------------------------------------------------------
@@ -419,6 +549,56 @@ def _files(root: Path) -> set[str]:
     return out
 
 
+#: the longest Error line a case may print (an option's value is shortened, never echoed whole)
+MAX_ERROR_CHARS = 500
+
+
+def _run_proc(case: Case, root: Path, limit_s: float) -> tuple[Any, str, str]:
+    """Run ``python -m diffkit.cli`` with the case's hostile standard output; (code, why, stderr)."""
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env.pop("PYTHONIOENCODING", None)
+    kw: dict = {"stdout": subprocess.PIPE}
+    how = case.must
+    if how == "/dev/full":
+        kw["stdout"] = open("/dev/full", "wb")
+    elif how == "closed stdout":
+        kw["stdout"] = None
+        kw["preexec_fn"] = lambda: os.close(1)
+    elif how == "ascii terminal":
+        env.update(PYTHONIOENCODING="ascii", LC_ALL="C", LANG="C")
+    try:
+        r = subprocess.run([sys.executable, "-m", "diffkit.cli", *case.args], cwd=root, env=env,
+                           stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=limit_s, **kw)
+    except subprocess.TimeoutExpired:
+        return None, f"ran past {limit_s:g} s", ""
+    finally:
+        if how == "/dev/full":
+            kw["stdout"].close()
+    err = r.stderr.decode("utf-8", "replace")
+    code = r.returncode
+    codes, line = _STREAMS[how][1], _STREAMS[how][2]
+    if case.expect == "bad":
+        codes = (2,)
+    why = ""
+    if code not in codes:
+        why = f"exit code {code}, expected {codes}: {err[:200]!r}"
+    elif code != 0 and (not err.startswith(line or "Error: ") or err.count("\n") != 1):
+        why = f"not the one line {line or 'Error: ...'!r}: {err[:200]!r}"
+    elif code == 0 and err:
+        why = f"wrote to stderr: {err[:200]!r}"
+    elif how == "ascii terminal":
+        try:
+            r.stdout.decode("ascii")
+            r.stderr.decode("ascii")
+        except UnicodeDecodeError:
+            why = "non-ASCII output on an ASCII-only terminal"
+        if not why and code == 0 and not r.stdout.strip():
+            why = "printed nothing"
+    return code, why, err
+
+
 def run_case(case: Case, *, limit_s: float = 30.0) -> Outcome:
     from diffkit.cli import main
     from diffkit.errors import BadInput, DiffkitError
@@ -431,6 +611,10 @@ def run_case(case: Case, *, limit_s: float = 30.0) -> Outcome:
             if case.setup is not None:
                 case.setup(root)
             before = _files(root)
+            if case.kind == "proc":
+                t0 = time.perf_counter()
+                code, why, stderr = _run_proc(case, root, limit_s)
+                return _judge_files(case, root, before, why, code, stderr, time.perf_counter() - t0)
             out, err = io.StringIO(), io.StringIO()
             saved = sys.stdout, sys.stderr, sys.stdin
             sys.stdout, sys.stderr, sys.stdin = out, err, io.StringIO("")
@@ -480,21 +664,18 @@ def run_case(case: Case, *, limit_s: float = 30.0) -> Outcome:
                     why = f"not one Error: line: {stderr[:200]!r}"
                 elif any(b in stderr for b in BANNED):
                     why = f"banned text on stderr: {stderr[:200]!r}"
+                elif len(stderr) > MAX_ERROR_CHARS:
+                    why = f"an Error line of {len(stderr)} characters: {stderr[:120]!r}..."
                 elif case.expect == "bad" and code != 2:
                     why = f"accepted (exit {code}), expected a refusal with exit 2"
+                elif case.expect == "bad" and case.must and case.must not in stderr:
+                    why = f"the refusal does not name {case.must!r}: {stderr.strip()[:200]}"
                 elif case.expect == "ok" and code == 2:
                     why = f"refused: {stderr.strip()[:200]}"
-            new = _files(root) - before
-            allowed = set(case.outputs)
-            stray = sorted(f for f in new if f not in allowed and not any(f.startswith(a + "/") for a in allowed))
-            if not why and stray:
-                why = f"left files behind: {stray[:5]}"
-            if not why and code != 0 and case.expect == "bad":
-                made = sorted(f for f in new if f in allowed)
-                if made:
-                    why = f"a refused run created {made[:5]}"
-            ok = not why
-            return Outcome(case, ok, why, dt, code, stderr[:500])
+                elif case.expect == "limit" and code == 2 and re.search(
+                        r"--[a-z-]+:? (must|takes|more than|is \d+ characters)", stderr) and "budget" not in stderr:
+                    why = f"the limit its --help gives ({case.must}) is refused: {stderr.strip()[:200]}"
+            return _judge_files(case, root, before, why, code, stderr, dt)
         finally:
             os.chdir(old_cwd)
             for dirpath, dirnames, _ in os.walk(tmp):
@@ -503,6 +684,22 @@ def run_case(case: Case, *, limit_s: float = 30.0) -> Outcome:
                         os.chmod(os.path.join(dirpath, dname), 0o700)
                     except OSError:
                         pass
+
+
+def _judge_files(case: Case, root: Path, before: set, why: str, code, stderr: str, dt: float) -> Outcome:
+    """The case's outcome, failing it too when it left a file it does not name, or when a refused
+    run created one of the outputs it names."""
+    new = _files(root) - before
+    allowed = set(case.outputs)
+    stray = sorted(f for f in new if f not in allowed and not any(f.startswith(a + "/") for a in allowed))
+    if not why and stray:
+        why = f"left files behind: {stray[:5]}"
+    if not why and code != 0 and case.expect == "bad":
+        made = sorted(f for f in new if f in allowed)
+        if made:
+            why = f"a refused run created {made[:5]}"
+    ok = not why
+    return Outcome(case, ok, why, dt, code, stderr[:500])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -516,29 +713,37 @@ def main(argv: list[str] | None = None) -> int:
         lim = int(args.memory_gib * 2**30)
         resource.setrlimit(resource.RLIMIT_AS, (lim, lim))
     cases = [c for c in all_cases() if args.only in c.category or args.only in c.name()]
-    counts: dict[str, list[int]] = {}
+    counts: dict[str, dict[str, int]] = {}
     failures = xfails = 0
     outcomes = []
+    t_all = time.perf_counter()
     for c in cases:
         o = run_case(c, limit_s=args.limit_s)
         outcomes.append(o)
-        tally = counts.setdefault(c.category, [0, 0, 0])
-        tally[0] += 1
+        tally = counts.setdefault(c.category, dict.fromkeys(("cases", "kept", "failed", "xfail", "exit 0",
+                                                              "exit 1", "exit 2"), 0))
+        tally["cases"] += 1
+        if o.code in (0, 1, 2):
+            tally[f"exit {o.code}"] += 1
         if o.ok:
-            tally[1] += 1
+            tally["kept"] += 1
         elif c.xfail:
             xfails += 1
-            tally[2] += 1
+            tally["xfail"] += 1
             print(f"XFAIL [{c.category}] {c.name()}: {o.why}  ({c.xfail})", flush=True)
         else:
             failures += 1
+            tally["failed"] += 1
             print(f"FAIL  [{c.category}] {c.name()}: {o.why}", flush=True)
     print()
-    print(f"{'category':22s} {'cases':>6s} {'kept':>6s} {'xfail':>6s}")
-    for cat, (n, good, xf) in counts.items():
-        print(f"{cat:22s} {n:6d} {good:6d} {xf:6d}")
-    total = sum(v[0] for v in counts.values())
-    print(f"{'total':22s} {total:6d} {sum(v[1] for v in counts.values()):6d} {xfails:6d}   failures: {failures}")
+    cols = ("cases", "kept", "failed", "xfail", "exit 0", "exit 1", "exit 2")
+    print(f"{'category':26s} " + " ".join(f"{k:>7s}" for k in cols))
+    for cat, t in counts.items():
+        print(f"{cat:26s} " + " ".join(f"{t[k]:7d}" for k in cols))
+    tot = {k: sum(t[k] for t in counts.values()) for k in cols}
+    print(f"{'total':26s} " + " ".join(f"{tot[k]:7d}" for k in cols))
+    print(f"(exit 0: done; exit 1: a runtime failure or a verdict; exit 2: refused as bad input; "
+          f"kept: every promise held; {time.perf_counter() - t_all:.0f} s in all)")
     slow = sorted(outcomes, key=lambda o: -o.seconds)[:5]
     print("slowest: " + "; ".join(f"{o.case.name()[:50]} {o.seconds:.1f} s" for o in slow))
     if args.json:
