@@ -80,12 +80,15 @@ def _print_comparison(c) -> None:
     con = _console()
     m = c.model
     d = c.derivations["lecture"].rendered("pretty")
+    from ..symbolic.readable import readable  # long closed forms: size and op count, not hairlines
+    hint = "see --json" + (", or derive --form matrix" if (m.spec or {}).get("kind") == "mlp" else "")
+    lec = c.derivations["lecture"]
     con.print(f"[bold]{m.name}[/bold]: {m.description or m.source}")
-    con.print(f"L = {d['loss']}")
+    con.print(f"L = {readable(d['loss'], lec.loss, hint=hint)}")
     con.print("at " + ", ".join(f"{k} = {_g(v, 6)}" for k, v in c.point.items()) + f"   →   L = {_g(c.value)}")
     con.print()
     for p, e in d["gradient"].items():
-        con.print(f"∂L/∂{p} = {e}")
+        con.print(f"∂L/∂{p} = {readable(e, lec.gradient[p], hint=hint)}")
     con.print()
 
     a = c.agreement
@@ -114,6 +117,9 @@ def _print_comparison(c) -> None:
         con.print(f"Kink at this point: {', '.join(a.kink_sites)} — one-sided derivatives differ; "
                   "tools disagree by convention here, this is not a failure.")
     con.print()
+    if c.layer is not None:
+        from .layers import print_layer_section
+        print_layer_section(con, c.layer)
 
     con.print("[bold]Recomputed by the naive symbolic gradient[/bold] (σ, σ′ as primitives)")
     t = Table(box=box.SIMPLE_HEAD)
@@ -199,6 +205,8 @@ def _pretty(e) -> str:
 def backprop_cmd(
     opts: ModelOptions,
     latex: Annotated[bool, typer.Option("--latex", help="Print LaTeX instead of Unicode text.")] = False,
+    layers: Annotated[bool, typer.Option(
+        "--layers", help="mlp: one line per layer in matrix form (δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ σ′(a⁽ˡ⁾)), with shapes.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """The step-by-step BACKWARD listing with values, as in the lecture.
@@ -210,10 +218,17 @@ def backprop_cmd(
       diffkit backprop --at w=1,b=0 --latex
 
       diffkit backprop logistic-map --depth 3
+
+      diffkit backprop mlp --sizes 2,3,3,1 --layers
     """
     from ..analysis.listing import backprop_listing
+    from .layers import print_layer_listing, refuse_scalar_listing_of_a_wide_mlp
 
     m, point = _model(opts)
+    if layers:
+        print_layer_listing(m, point, latex=latex, json_out=json_out)
+        return
+    refuse_scalar_listing_of_a_wide_mlp(m)
     lst = backprop_listing(m, point)
     if json_out:
         emit_json(lst.to_dict())
@@ -282,9 +297,14 @@ def swell_cmd(
     backend: Annotated[str, typer.Option(
         "--backend", help="Symbolic backend of the tree columns: sympy, or symengine (optional, faster).")] = "sympy",
     timing: Annotated[bool, typer.Option("--timing", help="Add the seconds of each row's symbolic column.")] = False,
+    swell_model: Annotated[str, typer.Option(
+        "--model", help="logistic-map, or rnn: an Elman RNN unrolled over T = 1..--max-n steps (at most 8).")
+    ] = "logistic-map",
     json_out: JsonOpt = False,
 ) -> None:
     """Expression swell on the logistic map l_{n+1} = 4 l_n (1 − l_n) (Baydin et al. 2018, Table 1).
+
+    With --model rnn: the recurrent analogue, an RNN over T steps (naive symbolic against the tape).
 
     The derivative d l_n/dx in five representations: the tree (sympy.diff), the tree after
     sympy.cse, symbolic differentiation on the DAG, the engine's reverse tape and its forward
@@ -298,6 +318,8 @@ def swell_cmd(
 
       diffkit swell --max-n 10 --json
 
+      diffkit swell --model rnn
+
     JSON (every key always present): ``rows`` — one per n with ``n``, ``ops_function``,
     ``ops_naive``, ``ops_expanded``, ``ops_cse``, ``ops_dag``, ``ops_dag_flat``,
     ``ops_tape_forward``, ``ops_tape_backward``, ``ops_forward_primal``, ``ops_forward_tangent``,
@@ -307,6 +329,11 @@ def swell_cmd(
     from ..analysis.operation_counts import CONVENTION
     from ..analysis.swell import baydin_rows, growth, swell_table
 
+    if swell_model not in ("logistic-map", "rnn"):
+        raise BadInput(f"--model {swell_model!r} is not a swell model; allowed: logistic-map, rnn")
+    if swell_model == "rnn":
+        from .layers import print_rnn_swell
+        return print_rnn_swell(max_n, json_out=json_out)
     rows = swell_table(max_n, backend=backend)
     fits = growth(rows)
     if json_out:

@@ -44,7 +44,14 @@ def derive_cmd(
         return
     style = "latex" if latex else "pretty"
     r = d.rendered(style)
-    lhs = m.matrix.wrt.name if form == "matrix" else None
+    from ..symbolic.readable import readable  # long closed forms: size and op count, not hairlines
+    hint = "see --json" + (", or --form matrix" if m.spec.get("kind") == "mlp" else ", or --form cse")
+    if form != "matrix":
+        if r["loss"] is not None:
+            r["loss"] = readable(r["loss"], d.loss, hint=hint)
+        r["gradient"] = {p: readable(e, d.gradient[p], hint=hint) for p, e in r["gradient"].items()}
+    lhs = form == "matrix"
+    named = getattr(d, "lhs", None)  # the MLP's matrix form names its own left-hand sides (∂L/∂W⁽¹⁾)
     typer.echo(f"# {m.name}: {m.description or m.source}" + (f"  [{form} form]" if form != "lecture" else ""))
     for note in d.notes:
         typer.echo(f"# {note}")
@@ -56,7 +63,9 @@ def derive_cmd(
     if r["replacements"]:
         typer.echo("")
     for p, e in r["gradient"].items():
-        if latex:
+        if callable(named):
+            head = named(p, style)
+        elif latex:
             head = r"\nabla_{%s} L" % p if lhs else r"\frac{\partial L}{\partial %s}" % render.latex(m.symbol(p))
         else:
             head = f"∇_{p} L" if lhs else f"∂L/∂{render.pretty(m.symbol(p))}"

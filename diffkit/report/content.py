@@ -294,9 +294,12 @@ def build_document(comparison, study, swell_rows: Sequence, baydin: Sequence[dic
 
     m = comparison.model
     own = study.model == m.name
+    from .layers import layer_section  # the network layer by layer (MLPs and the layer zoo's models)
+
+    layers = layer_section(comparison)
     sections = (model_section(comparison), gradients_section(comparison), listing_section(comparison),
                 counts_section(comparison), agreement_section(comparison), swell_section(swell_rows, baydin),
-                study_section(study, own_model=own))
+                study_section(study, own_model=own)) + ((layers,) if layers is not None else ())
     sub = (f"Symbolic (SymPy) and reverse-mode differentiation of {m.name}, side by side; "
            f"GD vs SGD on {study.model}.")
     return Document(f"diffkit report: {m.name}", sub, sections)
