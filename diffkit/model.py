@@ -214,6 +214,16 @@ class Model:
             roles.append(f"hyperparameters: {', '.join(s.name for s in self.hyper)}")
         return "; ".join(roles)
 
+    def _repr_html_(self):  # notebooks: the rendering lives in diffkit.display
+        from .display import model_html
+
+        return model_html(self)
+
+    def _repr_latex_(self):  # notebooks: the rendering lives in diffkit.display
+        from .display import model_latex
+
+        return model_latex(self)
+
 
 def _finite_value(name, v) -> float:
     """``float(v)`` for the value of symbol ``name``; BadInput unless it is a finite real number."""

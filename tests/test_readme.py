@@ -45,7 +45,8 @@ def _console_examples():
 
 
 @pytest.mark.parametrize("cmd,expected", list(_console_examples()), ids=lambda v: v if isinstance(v, str) else "")
-def test_console_examples_match(cmd, expected, capsys):
+def test_console_examples_match(cmd, expected, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")  # the examples are shown at 100 columns
     if "--report" in cmd:  # writes files; checked by the report tests
         pytest.skip("report example")
     main(shlex.split(cmd)[1:])

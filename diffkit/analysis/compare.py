@@ -128,6 +128,17 @@ class Comparison:
             "layer": None if self.layer is None else self.layer.to_dict(),
         }
 
+    def _repr_html_(self):  # notebooks: the rendering lives in diffkit.display
+        from ..display import comparison_html
+
+        return comparison_html(self)
+
+    def _repr_latex_(self):  # notebooks: the rendering lives in diffkit.display
+        from ..display import comparison_latex
+
+        return comparison_latex(self)
+
+
 
 def _forward_mode(prep: Prepared, rev: Mapping[str, float], reps) -> dict[str, Any]:
     """The directional derivative along a seeded random unit direction v: J·v by one JVP against ∇L·v."""

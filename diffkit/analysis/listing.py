@@ -174,6 +174,17 @@ class BackpropListing:
                             for s, e in self.steps],
                 "backward": [ln.to_dict() for ln in self.lines]}
 
+    def _repr_html_(self):  # notebooks: the rendering lives in diffkit.display
+        from ..display import listing_html
+
+        return listing_html(self)
+
+    def _repr_latex_(self):  # notebooks: the rendering lives in diffkit.display
+        from ..display import listing_latex
+
+        return listing_latex(self)
+
+
 
 def _evaluate_forward(steps, point: Mapping[str, float], model: Model) -> dict[str, float]:
     env = {s: sp.Float(v, 30) for s, v in model.subs_point(point).items()}

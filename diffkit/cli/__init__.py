@@ -26,7 +26,7 @@ from ..errors import DiffkitError, OutputError
 from .app import app, stderr
 
 # Each module registers its commands on ``app``.
-from . import analyze, derive, report, train  # noqa: E402,F401
+from . import analyze, derive, explore, report, train  # noqa: E402,F401
 from . import hessian, higher, modes  # noqa: E402,F401  (diffkit higher, hessian, breakeven, jacobian)
 
 __all__ = ["app", "main"]

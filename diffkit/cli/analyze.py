@@ -7,20 +7,14 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
 from .. import constraints as C
 from ..errors import BadInput
+from .tables import Column, WideOpt, echo_fit, echo_table, number
 from .app import AtOpt, JsonOpt, ModelOptions, app, emit_json, model_command, option, replace_defaults, seed_option
 
 PointsOpt = Annotated[int, option(C.POINTS)]
 SeedOpt = Annotated[str, seed_option(C.SEED)]
-
-
-def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 120)
 
 
 def _g(v: float, digits: int = 12) -> str:
@@ -38,7 +32,7 @@ def _model(opts: ModelOptions):
 
 @model_command("compare")
 def compare_cmd(
-    opts: ModelOptions, points: PointsOpt = 10, seed: SeedOpt = "0", json_out: JsonOpt = False,
+    opts: ModelOptions, points: PointsOpt = 10, seed: SeedOpt = "0", json_out: JsonOpt = False, wide: WideOpt = False,
     report: Annotated[Optional[Path], typer.Option(
         "--report", help="Also write a self-contained HTML report here, and a PDF beside it.")] = None,
 ) -> None:
@@ -64,135 +58,142 @@ def compare_cmd(
     c = compare(m, point, points=points, seed=seed)
     if report is not None:
         from ..report import write_report
+        from .report import report_inputs
 
-        write_report(c, report)
+        write_report(c, report, **report_inputs(m))
     if json_out:
-        emit_json(c.to_dict())
+        emit_json(c.to_dict(), "compare")
     else:
-        _print_comparison(c)
+        _print_comparison(c, wide=wide)
         if report is not None:
             typer.echo(f"\nReport written to {report} and {report.with_suffix('.pdf')}")
     if not c.ok:
         raise typer.Exit(1)
 
 
-def _print_comparison(c) -> None:
-    con = _console()
+def _print_comparison(c, *, wide: bool = False) -> None:
     m = c.model
     d = c.derivations["lecture"].rendered("pretty")
+    digits = 17 if wide else 10
     from ..symbolic.readable import readable  # long closed forms: size and op count, not hairlines
     hint = "see --json" + (", or derive --form matrix" if (m.spec or {}).get("kind") == "mlp" else "")
     lec = c.derivations["lecture"]
-    con.print(f"[bold]{m.name}[/bold]: {m.description or m.source}")
-    con.print(f"L = {readable(d['loss'], lec.loss, hint=hint)}")
-    con.print("at " + ", ".join(f"{k} = {_g(v, 6)}" for k, v in c.point.items()) + f"   →   L = {_g(c.value)}")
-    con.print()
+    short = (lambda text, expr: text) if wide else (lambda text, expr: readable(text, expr, hint=hint))
+    echo_fit(f"{m.name}: {m.description or m.source}")
+    echo_fit(f"L = {short(d['loss'], lec.loss)}")
+    echo_fit("at " + ", ".join(f"{k} = {_g(v, 6)}" for k, v in c.point.items()) + f"   →   L = {_g(c.value)}")
+    typer.echo()
     for p, e in d["gradient"].items():
-        con.print(f"∂L/∂{p} = {readable(e, lec.gradient[p], hint=hint)}")
-    con.print()
+        echo_fit(f"∂L/∂{p} = {short(e, lec.gradient[p])}")
+    typer.echo()
 
     a = c.agreement
-    con.print("[bold]Gradient, four ways[/bold]")
-    t = Table(box=box.SIMPLE_HEAD)
-    t.add_column("param")
+    typer.echo("Gradient, four ways")
     sources = [s for s in ("symbolic", "reverse", "numeric", "complex_step") if s in a.gradients]
     errs = [s for s in a.errors]
-    for s in sources:
-        t.add_column(s.replace("_", " "), justify="right")
-    t.add_column("max rel. error", justify="right")
-    t.add_column("verdict")
+    cols = [Column("param"), *[Column(s.replace("_", " "), "r") for s in sources],
+            Column("max rel. error", "r", optional=1), Column("verdict")]
+    rows = []
     for p in m.wrt:
         rel = max((a.errors[s][p][1] for s in errs), default=0.0)
         verdict = a.verdicts[p]
         if p in a.kinks:
             verdict += f" (left {_g(a.kinks[p]['left'], 6)}, right {_g(a.kinks[p]['right'], 6)})"
-        t.add_row(p, *[_g(a.gradients[s][p], 10) for s in sources], _e(rel), verdict)
-    con.print(t)
+        rows.append((p, *[number(a.gradients[s][p], digits, wide=wide) for s in sources], _e(rel), verdict))
+    echo_table(cols, rows, wide=wide)
     r = a.random
-    con.print(f"At {r['points']} random points (seed {r['seed']}): max abs. error {_e(r['max_abs_error'])}, "
-              f"max rel. error {_e(r['max_rel_error'])}, mismatches {r['mismatches']}"
-              + (f", kinks {r['kinks']}" if r["kinks"] else "") + (f", skipped {r['skipped']}" if r["skipped"] else "")
-              + f".  Agreement: {'OK' if a.ok else 'FAILED'}")
+    typer.echo()
+    echo_fit(f"At {r['points']} random points (seed {r['seed']}): max abs. error {_e(r['max_abs_error'])}, "
+             f"max rel. error {_e(r['max_rel_error'])}, mismatches {r['mismatches']}"
+             + (f", kinks {r['kinks']}" if r["kinks"] else "") + (f", skipped {r['skipped']}" if r["skipped"] else "")
+             + ".")
+    typer.echo(f"Agreement: {'OK' if a.ok else 'FAILED'}")
+    echo_fit("(rel. error = |a − b| / max(|b|, 1) against the symbolic value b)")
     if a.kink_sites:
-        con.print(f"Kink at this point: {', '.join(a.kink_sites)} — one-sided derivatives differ; "
-                  "tools disagree by convention here, this is not a failure.")
-    con.print()
-    if c.layer is not None:
+        echo_fit(f"Kink at this point: {', '.join(a.kink_sites)} — one-sided derivatives differ; "
+                 "tools disagree by convention here, this is not a failure.")
+    typer.echo()
+    if c.layer is not None and hasattr(c.layer, "highlights"):  # a layer model: the engine's layer
         from .layers import print_layer_section
-        print_layer_section(con, c.layer)
+        print_layer_section(c.layer, wide=wide)
 
-    con.print("[bold]Recomputed by the naive symbolic gradient[/bold] (σ, σ′ as primitives)")
-    t = Table(box=box.SIMPLE_HEAD)
-    t.add_column("subexpression")
-    t.add_column("times", justify="right")
-    t.add_column("ops each", justify="right")
-    t.add_column("inside")
-    for rep in c.redundancy:
-        t.add_row(rep.pretty, f"×{rep.count}", str(rep.ops), "" if rep.inside is None else _pretty(rep.inside))
-    if not c.redundancy:
-        t.add_row("(nothing is computed twice)", "", "", "")
-    con.print(t)
+    typer.echo("Recomputed by the naive symbolic gradient (σ, σ′ as primitives)")
+    rows = [(rep.pretty, f"×{rep.count}", str(rep.ops), "" if rep.inside is None else _pretty(rep.inside))
+            for rep in c.redundancy] or [("(nothing is computed twice)", "", "", "")]
+    echo_table([Column("subexpression"), Column("times", "r"), Column("ops each", "r"), Column("inside", optional=1)],
+               rows, wide=wide)
+    typer.echo()
 
     o = c.ops
-    con.print(f"[bold]Operation counts[/bold] (convention: {o['convention']})")
-    t = Table(box=box.SIMPLE_HEAD)
-    t.add_column("computation")
-    t.add_column("ops", justify="right")
-    t.add_row("symbolic gradient, naive (all partials)", str(o["symbolic_naive"]))
-    t.add_row("symbolic gradient, σ written with exp", str(o["symbolic_expanded"]))
-    t.add_row("symbolic gradient after sympy.cse", str(o["symbolic_cse"]))
-    t.add_row("reverse mode: forward tape", str(o["forward"]))
-    t.add_row("reverse mode: backward tape", str(o["backward"]))
-    t.add_row("(forward + backward) / forward", f"{o['ratio']:.2f}" if o["ratio"] else "—")
-    con.print(t)
+    echo_fit(f"Operation counts (convention: {o['convention']})")
+    echo_table([Column("computation"), Column("ops", "r")], [
+        ("symbolic gradient, naive (all partials)", str(o["symbolic_naive"])),
+        ("symbolic gradient, σ written with exp", str(o["symbolic_expanded"])),
+        ("symbolic gradient after sympy.cse", str(o["symbolic_cse"])),
+        ("reverse mode: forward tape", str(o["forward"])),
+        ("reverse mode: backward tape", str(o["backward"])),
+        ("(forward + backward) / forward", f"{o['ratio']:.2f}" if o["ratio"] else "—")], wide=wide)
+    typer.echo()
 
-    _print_representations(con, c.representations)
+    _print_representations(c.representations, wide=wide)
     fm = c.forward_mode
     if fm:
         direction = ", ".join(f"{_g(v, 3)}" for v in fm["direction"].values())
         fg = fm["full_gradient"]
-        con.print(f"[bold]Forward mode[/bold] (one JVP along v = ({direction})): ∇L·v = {_g(fm['jvp'], 12)}")
-        con.print(f"  reverse mode: ∇L·v = {_g(fm['reverse'], 12)}, rel. error {_e(fm['rel_error'])}")
-        con.print(f"  the full gradient: {fg['jvps']} JVP sweep(s), {fg['ops_by_jvps']} ops; "
-                  f"{fg['vjps']} VJP, {fg['ops_by_vjp']} ops")
-        con.print()
+        echo_fit(f"Forward mode (one JVP along v = ({direction})): ∇L·v = {number(fm['jvp'], 12, wide=wide)}")
+        echo_fit(f"  reverse mode: ∇L·v = {number(fm['reverse'], 12, wide=wide)}, rel. error {_e(fm['rel_error'])}")
+        echo_fit(f"  the full gradient: {fg['jvps']} JVP sweep(s), {fg['ops_by_jvps']} ops; "
+                 f"{fg['vjps']} VJP, {fg['ops_by_vjp']} ops")
+        typer.echo()
 
-    con.print("[bold]Backprop[/bold] (FORWARD, then BACKWARD in reverse topological order)")
-    for line, (s, _) in zip(c.listing.forward_lines(), c.listing.steps):
-        con.print(f"  {line:<40} = {_g(c.listing.forward_values[s.name], 8)}")
-    for ln in c.listing.lines:
-        con.print(f"  {ln.pretty:<40} = {_g(ln.value, 8)}")
+    typer.echo("Backprop (FORWARD, then BACKWARD in reverse topological order)")
+    _listing_lines([(line, c.listing.forward_values[s.name]) for line, (s, _) in
+                    zip(c.listing.forward_lines(), c.listing.steps)]
+                   + [(ln.pretty, ln.value) for ln in c.listing.lines], 40, wide=wide)
     if c.lint:
-        con.print()
-        con.print("[bold]Stability lint[/bold] (fragile float64 patterns, e.g. once σ is written with exp)")
+        typer.echo()
+        typer.echo("Stability lint (fragile float64 patterns, e.g. once σ is written with exp)")
         by_pattern: dict = {}
         for f in c.lint:
             by_pattern.setdefault(f.pattern, []).append(f)
         for pattern, fs in by_pattern.items():
             f = fs[0]
-            con.print(f"  {pattern}: {len(fs)} place(s), e.g. {f.where}")
-            con.print(f"    {f.why}")
+            echo_fit(f"  {pattern}: {len(fs)} place(s), e.g. {f.where}")
+            echo_fit(f"    {f.why}")
             if f.at is not None:
-                con.print(f"    at z = {f.at:g}: fragile form gives {_g(f.fragile_value, 6)}, "
-                          f"stable form {_g(f.stable_value, 6)}")
-            con.print(f"    rewrite: {f.rewrite}")
+                echo_fit(f"    at z = {f.at:g}: fragile form gives {_g(f.fragile_value, 6)}, "
+                         f"stable form {_g(f.stable_value, 6)}")
+            echo_fit(f"    rewrite: {f.rewrite}")
     if c.numeric_warnings:
-        con.print()
-        con.print("[bold]Numerical warnings[/bold] (raised by NumPy while evaluating; reported, not printed raw)")
+        typer.echo()
+        typer.echo("Numerical warnings (raised by NumPy while evaluating; reported, not printed raw)")
         for w in c.numeric_warnings:
-            con.print(f"  {w.source}: {w.message} (×{w.count})")
+            echo_fit(f"  {w.source}: {w.message} (×{w.count})")
 
 
-def _print_representations(con, reps) -> None:
-    con.print("[bold]Five representations of the gradient[/bold] (flat = as a tree, shared = each "
-              "subexpression once)")
-    t = Table(box=box.SIMPLE_HEAD)
-    t.add_column("representation")
-    t.add_column("flat", justify="right")
-    t.add_column("shared", justify="right")
-    for r in reps:
-        t.add_row(r.label, "—" if r.flat is None else str(r.flat), "—" if r.shared is None else str(r.shared))
-    con.print(t)
+def _print_representations(reps, *, wide: bool = False) -> None:
+    echo_fit("Five representations of the gradient (flat = as a tree, shared = each subexpression once)")
+    echo_table([Column("representation"), Column("flat", "r"), Column("shared", "r")],
+               [(r.label, "—" if r.flat is None else str(r.flat), "—" if r.shared is None else str(r.shared))
+                for r in reps], wide=wide)
+    typer.echo()
+
+
+def _listing_lines(pairs, pad: int, *, wide: bool = False) -> None:
+    """``  rule = value`` lines, the values aligned at ``pad``; a rule too long for the terminal
+    wraps and its value follows on the last line."""
+    from .tables import fit, terminal_width, text_width
+
+    width = terminal_width()
+    for rule, value in pairs:
+        val = f"= {number(value, 8, wide=wide)}"
+        line = f"  {rule}{' ' * max(1, pad - text_width(rule))} {val}"
+        if wide or text_width(line) <= width:
+            typer.echo(line)
+            continue
+        body = fit(rule, width=width - 2, indent="  ", hang="    ")
+        last = body.split("\n")[-1]
+        typer.echo(body + ("\n" + " " * (pad + 3) + val if text_width(last) + len(val) + 1 > width else " " + val))
 
 
 def _pretty(e) -> str:
@@ -207,7 +208,7 @@ def backprop_cmd(
     latex: Annotated[bool, typer.Option("--latex", help="Print LaTeX instead of Unicode text.")] = False,
     layers: Annotated[bool, typer.Option(
         "--layers", help="mlp: one line per layer in matrix form (δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ σ′(a⁽ˡ⁾)), with shapes.")] = False,
-    json_out: JsonOpt = False,
+    json_out: JsonOpt = False, wide: WideOpt = False,
 ) -> None:
     """The step-by-step BACKWARD listing with values, as in the lecture.
 
@@ -231,15 +232,14 @@ def backprop_cmd(
     refuse_scalar_listing_of_a_wide_mlp(m)
     lst = backprop_listing(m, point)
     if json_out:
-        emit_json(lst.to_dict())
+        emit_json(lst.to_dict(), "backprop")
         return
     style = "latex" if latex else "pretty"
     typer.echo("FORWARD")
-    for line, (s, _) in zip(lst.forward_lines(style), lst.steps):
-        typer.echo(f"  {line:<44} = {_g(lst.forward_values[s.name], 8)}")
+    _listing_lines([(line, lst.forward_values[s.name]) for line, (s, _) in zip(lst.forward_lines(style), lst.steps)],
+                   44, wide=wide)
     typer.echo("BACKWARD")
-    for ln in lst.lines:
-        typer.echo(f"  {(ln.latex if latex else ln.pretty):<44} = {_g(ln.value, 8)}")
+    _listing_lines([(ln.latex if latex else ln.pretty, ln.value) for ln in lst.lines], 44, wide=wide)
 
 
 @model_command("check")
@@ -248,6 +248,7 @@ def check_cmd(
     claims: Annotated[Optional[str], typer.Option(
         "--claims", help="File with one claim per line, 'name = expression' (- for standard input).")] = None,
     points: PointsOpt = 20, seed: SeedOpt = "0", json_out: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Check a hand derivation: which claimed derivatives are right.
 
@@ -270,15 +271,16 @@ def check_cmd(
     m = replace_defaults(m, point)
     res = check_claims(m, text, points=points, seed=seed)
     if json_out:
-        emit_json(res.to_dict())
+        emit_json(res.to_dict(), "check")
     else:
         for c in res.claims:
             mark = "ok   " if c.ok else "WRONG"
-            typer.echo(f"line {c.line:>3}  {mark}  {c.name} = {c.text}")
+            echo_fit(f"line {c.line:>3}  {mark}  {c.name} = {c.text}", hang=" " * 17, width=None if not wide else 10**6)
             if not c.ok:
                 ce = c.counterexample
                 at_txt = ", ".join(f"{k}={_g(v, 6)}" for k, v in ce["point"].items())
-                typer.echo(f"             at {at_txt}: claimed {_g(ce['claimed'])}, true {_g(ce['true'])}")
+                echo_fit(f"             at {at_txt}: claimed {number(ce['claimed'], 12, wide=wide)}, "
+                         f"true {number(ce['true'], 12, wide=wide)}", hang=" " * 17, width=None if not wide else 10**6)
         first = res.first_wrong
         typer.echo("all claims are right" if first is None else f"first wrong line: {first.line}")
     if not res.ok:
@@ -300,7 +302,7 @@ def swell_cmd(
     swell_model: Annotated[str, typer.Option(
         "--model", help="logistic-map, or rnn: an Elman RNN unrolled over T = 1..--max-n steps (at most 8).")
     ] = "logistic-map",
-    json_out: JsonOpt = False,
+    json_out: JsonOpt = False, wide: WideOpt = False,
 ) -> None:
     """Expression swell on the logistic map l_{n+1} = 4 l_n (1 − l_n) (Baydin et al. 2018, Table 1).
 
@@ -333,41 +335,36 @@ def swell_cmd(
         raise BadInput(f"--model {swell_model!r} is not a swell model; allowed: logistic-map, rnn")
     if swell_model == "rnn":
         from .layers import print_rnn_swell
-        return print_rnn_swell(max_n, json_out=json_out)
+        return print_rnn_swell(max_n, json_out=json_out, wide=wide)
     rows = swell_table(max_n, backend=backend)
     fits = growth(rows)
     if json_out:
         emit_json({"rows": [r.to_dict() for r in rows], "growth": [g.to_dict() for g in fits],
-                   "backend": backend, "convention": CONVENTION})
+                   "backend": backend, "convention": CONVENTION}, "swell")
         return
-    con = _console()
-    con.print(f"[bold]Size of d l_n/dx in five representations[/bold] (convention: {CONVENTION})")
-    t = Table(box=box.SIMPLE_HEAD)
-    cols = ["n", "l_n", "tree", "tree+cse", "DAG", "tape fwd+bwd", "forward mode", "(fwd+bwd)/fwd"]
+    echo_fit(f"Size of d l_n/dx in five representations (convention: {CONVENTION})")
+    cols = [Column(c, "r") for c in ("n", "l_n", "tree", "tree+cse", "DAG", "tape fwd+bwd", "forward mode",
+                                     "(fwd+bwd)/fwd")]
     if timing:
-        cols.append("symbolic s")
-    for col in cols:
-        t.add_column(col, justify="right")
+        cols.append(Column("symbolic s", "r"))
+    table = []
     for r in rows:
         cells = [str(r.n), str(r.ops_function), str(r.ops_naive), str(r.ops_cse), str(r.ops_dag),
                  f"{r.ops_tape_forward}+{r.ops_tape_backward}", f"{r.ops_forward_primal}+{r.ops_forward_tangent}",
                  f"{r.tape_ratio:.2f}" if r.ops_tape_forward else "—"]
         if timing:
             cells.append(f"{r.seconds_symbolic:.3f}")
-        t.add_row(*cells)
-    con.print(t)
-    con.print("tree: flat size of sympy.diff's tree; tree+cse, DAG (symbolic, differentiated on the "
-              "DAG): shared size")
-    con.print(f"Fitted growth (n ≥ {fits[0].fitted_from}): " + "; ".join(_growth_text(g) for g in fits[:3]))
-    con.print("  " + "; ".join(_growth_text(g) for g in fits[3:]))
-    con.print()
-    con.print("[bold]The first rows, as in Baydin et al. (2018), Table 1[/bold]")
-    t = Table(box=box.SIMPLE_HEAD)
-    for col in ("n", "l_n", "d l_n/dx", "d l_n/dx (simplified)"):
-        t.add_column(col)
-    for row in baydin_rows(min(3, max_n)):
-        t.add_row(str(row["n"]), row["l_pretty"], row["d_pretty"], row["simplified_pretty"])
-    con.print(t)
+        table.append(cells)
+    echo_table(cols, table, wide=wide)
+    echo_fit("tree: flat size of sympy.diff's tree; tree+cse, DAG (symbolic, differentiated on the "
+             "DAG): shared size")
+    echo_fit(f"Fitted growth (n ≥ {fits[0].fitted_from}): " + "; ".join(_growth_text(g) for g in fits[:3]))
+    echo_fit("  " + "; ".join(_growth_text(g) for g in fits[3:]))
+    typer.echo()
+    typer.echo("The first rows, as in Baydin et al. (2018), Table 1")
+    echo_table([Column("n", "r"), Column("l_n"), Column("d l_n/dx"), Column("d l_n/dx (simplified)")],
+               [(str(row["n"]), row["l_pretty"], row["d_pretty"], row["simplified_pretty"])
+                for row in baydin_rows(min(3, max_n))], wide=wide)
 
 
 _COLUMN_NAMES = {"ops_naive": "tree", "ops_cse": "tree+cse", "ops_dag": "DAG", "ops_tape": "tape",

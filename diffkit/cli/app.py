@@ -47,8 +47,17 @@ def _root() -> None:
     """
 
 
-def emit_json(data: Any) -> None:
-    """Print ``data`` as JSON (sorted keys: the same input gives byte-identical output)."""
+def emit_json(data: Any, schema: str | None = None) -> None:
+    """Print ``data`` as JSON (sorted keys: the same input gives byte-identical output).
+
+    With ``schema`` (a name in :mod:`diffkit.schemas`): completed and encoded by that schema, with
+    its ``schema_version`` — every documented key present, non-finite numbers as "Infinity",
+    "-Infinity", "NaN"."""
+    if schema is not None:
+        from ..schemas import dumps
+
+        typer.echo(dumps(schema, data))
+        return
     typer.echo(json.dumps(_jsonable(data), indent=2, sort_keys=True, allow_nan=False))
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich import box
-from rich.table import Table
+from .tables import Table  # fitted to the terminal (diffkit.cli.tables)
 
 from .app import JsonOpt, app, emit_json
 
@@ -42,7 +42,7 @@ def hessian_cmd(
       diffkit hessian ridge-sigmoid
     """
     from ..analysis.hessian import MATRIX_MODELS, hessian_at_point, matrix_hessian
-    from .analyze import _console
+    from .tables import _console
     from .app import resolve_model
 
     name = model or "logistic-regression"
@@ -50,7 +50,7 @@ def hessian_cmd(
     if name in MATRIX_MODELS:
         h = matrix_hessian(name, n=n, d=dim, lam=lam, seed=seed)
         if json_out:
-            emit_json(h.to_dict())
+            emit_json(h.to_dict(), "hessian")
         else:
             con.print(f"[bold]{name}[/bold], n = {h.n}, d = {h.d}, λ = {h.lam:g} (seed {h.seed})")
             con.print(h.formula)
@@ -75,7 +75,7 @@ def hessian_cmd(
         m = resolve_model(name, None, None, depth, None, sizes, activations, None)
         h = hessian_at_point(m)
         if json_out:
-            emit_json(h.to_dict())
+            emit_json(h.to_dict(), "hessian")
         else:
             con.print(f"[bold]{m.name}[/bold]: symbolic Hessian (sympy) against AD (reverse-over-reverse) "
                       f"at the model's point, {h.shape[0]}×{h.shape[1]}")
@@ -114,11 +114,11 @@ def breakeven_cmd(
       diffkit breakeven --models mlp --json
     """
     from ..analysis.breakeven import MODELS, break_even_table
-    from .analyze import _console
+    from .tables import _console
     names = tuple(x.strip() for x in models.split(",") if x.strip()) if models is not None else MODELS
     tables = break_even_table(names, repeats=repeats)
     if json_out:
-        emit_json({"models": [t.to_dict() for t in tables]})
+        emit_json({"models": [t.to_dict() for t in tables]}, "breakeven")
         return
     con = _console()
     for tb in tables:

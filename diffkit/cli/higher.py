@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich import box
-from rich.table import Table
+from .tables import Table  # fitted to the terminal (diffkit.cli.tables)
 
 from .app import JsonOpt, app, emit_json, parse_assignments
 
@@ -41,11 +41,11 @@ def higher_cmd(
       diffkit higher --expr 'softplus(x)*x' --wrt x --at x=0.5 --json
     """
     from ..analysis.higher import WAYS, higher_orders
-    from .analyze import _console
+    from .tables import _console
 
     h = higher_orders(function, max_k=max_k, expr=expr, wrt=wrt, at=parse_assignments(at))
     if json_out:
-        emit_json(h.to_dict())
+        emit_json(h.to_dict(), "higher")
     else:
         con = _console()
         con.print(f"[bold]d^k f/d{h.variable}^k[/bold] of f = {h.expression} at {h.variable} = {h.point:g} "

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 from rich import box
-from rich.table import Table
+from .tables import Table  # fitted to the terminal (diffkit.cli.tables)
 
 from .app import JsonOpt, app, emit_json
 
@@ -31,11 +31,11 @@ def jacobian_cmd(
       diffkit jacobian --inputs 500 --outputs 50 --json
     """
     from ..analysis.modes import jacobian_costs
-    from .analyze import _console
+    from .tables import _console
 
     rows = jacobian_costs(d=d, m=m, repeats=repeats)
     if json_out:
-        emit_json({"workloads": [r.to_dict() for r in rows]})
+        emit_json({"workloads": [r.to_dict() for r in rows]}, "jacobian")
         return
     con = _console()
     con.print("[bold]A full Jacobian, forward (n JVPs) against reverse (m VJPs)[/bold]")

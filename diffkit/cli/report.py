@@ -1,7 +1,9 @@
 """``diffkit report``: compare a model, run the GD/SGD study, write the HTML report and the PDF beside it.
 
-Parses options and calls the library (:func:`diffkit.analysis.compare.compare`,
-:func:`diffkit.report.write_report`); no maths here.
+Parses options and calls the library: :func:`diffkit.analysis.compare.compare`, the optimisation
+layer for the study (through :func:`diffkit.report.study.report_study`, which picks the study's
+model and data), :func:`diffkit.analysis.swell.swell_table`, then
+:func:`diffkit.report.write_report`, which only reads those results.  No maths here.
 """
 
 from __future__ import annotations
@@ -14,6 +16,22 @@ import typer
 from .. import constraints as C
 from .analyze import PointsOpt, SeedOpt, _model
 from .app import JsonOpt, ModelOptions, emit_json, model_command, option, seed_option
+
+
+def report_inputs(model, *, settings=None, sections=None) -> dict:
+    """The result objects the selected report sections read, each computed once, here (not in the report)."""
+    from ..analysis.swell import baydin_rows, swell_table
+    from ..report.study import report_study
+    from ..report.write import BAYDIN_ROWS, SWELL_MAX_N, parse_sections
+
+    names = parse_sections(sections)
+    out: dict = {"sections": names}
+    if "swell" in names:
+        out["swell_rows"] = swell_table(SWELL_MAX_N)
+        out["baydin"] = baydin_rows(BAYDIN_ROWS)
+    if "study" in names:
+        out["study"] = report_study(model, settings)
+    return out
 
 
 @model_command("report")
@@ -36,6 +54,9 @@ def report_cmd(
     eps: Annotated[float, typer.Option("--eps", help="GD/SGD study: target excess loss for 'cost to reach ε'.")] = 1e-4,
     timing: Annotated[bool, typer.Option("--timing/--no-timing", help="Measure wall time (--no-timing: no wall-time "
                                                                        "plot; the files are byte-identical per input).")] = True,
+    sections: Annotated[Optional[str], typer.Option(
+        "--sections", help="Only these sections, comma-separated: model, gradients, backprop, counts, agreement, "
+                           "swell, study (default: all).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Write a self-contained HTML report and a PDF with the same content.
@@ -51,22 +72,25 @@ def report_cmd(
       diffkit report --at w=2,b=0.1 --out /tmp/neuron.html --no-timing
 
       diffkit report linear-regression --dim 3 --epochs 40 --seeds 0..9
+
+      diffkit report mlp --sections model,agreement
     """
     from ..analysis.compare import compare
     from ..report import StudySettings, write_report
+    from ..report.write import check_path, parse_sections
 
     settings = StudySettings(n=n, d=d, epochs=epochs, seeds=tuple(seeds), eps=eps, timing=timing,
                              data=data, target=target, lam=lam)
+    names = parse_sections(sections)
     m, point = _model(opts)
     path = out if out is not None else Path("reports") / f"{m.name}.html"
-    from ..report.write import check_path
-
     check_path(path)  # fail on a bad path before the work
     c = compare(m, point, points=points, seed=seed)
-    w = write_report(c, path, settings=settings)
+    inputs = report_inputs(m, settings=settings, sections=names)
+    w = write_report(c, path, **inputs)
     if json_out:
         emit_json({"html": str(w.html), "pdf": str(w.pdf), "model": m.name,
                    "equations": len(w.document.equations()), "figures": len(w.document.figures()),
-                   "sections": [s.title for s in w.document.sections]})
+                   "sections": [s.title for s in w.document.sections]}, "report")
         return
     typer.echo(f"Report written to {w.html} and {w.pdf}")

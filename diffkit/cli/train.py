@@ -174,6 +174,8 @@ def train(
              "byte-identical for the same options and seeds (time_s is null). --json --timing adds times.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the study as JSON (stable keys, no progress "
                                                            "bar).")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Show every column and every digit (no fitting to the "
+                                                      "terminal's width).")] = False,
 ) -> None:
     """Train a model with full-batch GD, SGD and minibatch SGD; compare cost, convergence and held-out accuracy.
 
@@ -216,9 +218,9 @@ def train(
             from ..report.study import convergence_figure, save_figure
             save_figure(convergence_figure(res, x=xfield), plot)
         if json_out:
-            emit_json(res.to_dict())
+            emit_json(res.to_dict(), "train")
         else:
-            _table(res, plot)
+            _table(res, plot, wide=wide)
         return
     from ..optim.problem import problem
     m, prep = problem(model, data, target, sizes=sizes, activations=activations, mlp_loss=mlp_loss, n=n, d=d,
@@ -240,18 +242,18 @@ def train(
             from ..report.study import save_figure, sensitivity_figure
             save_figure(sensitivity_figure(res), plot)
         if json_out:
-            emit_json(res.to_dict())
+            emit_json(res.to_dict(), "sweep")
             return
-        _sweep_table(res, plot)
+        _sweep_table(res, plot, wide=wide)
         return
     res = study(m, prep.train, C=_per_method(C, "--C", _number("--C", C_.STEP_SCALE)), seeds=seed_list, **kwargs)
     if plot is not None:
         from ..report.study import convergence_figure, save_figure
         save_figure(convergence_figure(res, x=xfield), plot)
     if json_out:
-        emit_json(res.to_dict())
+        emit_json(res.to_dict(), "train")
         return
-    _table(res, plot)
+    _table(res, plot, wide=wide)
 
 
 @app.command("profile")
@@ -301,9 +303,9 @@ def profile_cmd(
         from ..report.study import profile_figure, save_figure
         save_figure(profile_figure(prof), plot)
     if json_out:
-        emit_json(prof.to_dict())
+        emit_json(prof.to_dict(), "profile")
         return
-    from rich.table import Table
+    from .tables import Table, _console  # fitted to the terminal (diffkit.cli.tables)
     console = _console()
     console.print(f"sample gradients to reach relative excess loss {eps_rel:g} (median over seeds; — = not reached)")
     t = Table(show_edge=False)
@@ -339,84 +341,78 @@ def _streamed(model, data, target, val, test, standardize, intercept):
 app.command("optimize", help="Alias of [bold]diffkit train[/bold] (same options).")(train)
 
 
-def _console():
-    from rich.console import Console
+def _table(res, plot, *, wide: bool = False) -> None:
+    """The runs as a table that fits the terminal (diffkit.cli.tables); ``wide``: every column."""
+    from .tables import Column, echo_fit, echo_table, number
 
-    console = Console(highlight=False)
-    if not console.is_terminal:  # piped output: do not squeeze the table into 80 columns
-        console = Console(highlight=False, width=200)
-    return console
-
-
-def _table(res, plot) -> None:
-    from rich.table import Table
-
-    console = _console()
-    console.print(f"{res.model} on {res.data}: n = {res.n}, d = {res.d}")
+    echo_fit(f"{res.model} on {res.data}: n = {res.n}, d = {res.d}")
     h = res.heldout
     if h:
-        console.print(f"held out: {h['train']} train / {h['val']} validation / {h['test']} test rows "
-                      f"(split seed {h['seed']}); features {'standardised' if h['standardized'] else 'as given'}"
-                      + ("; intercept column added" if h.get("intercept_added") else ""))
+        echo_fit(f"held out: {h['train']} train / {h['val']} validation / {h['test']} test rows "
+                 f"(split seed {h['seed']}); features {'standardised' if h['standardized'] else 'as given'}"
+                 + ("; intercept column added" if h.get("intercept_added") else ""))
     kappa = res.condition_number
     if kappa is not None:
-        console.print(f"condition number κ(AᵀA/n) = {kappa:.4g}")
+        echo_fit(f"condition number κ(AᵀA/n) = {kappa:.4g}")
     target = (f"ε_rel = {res.eps_rel:g} (relative excess loss)" if res.eps_rel is not None
               else f"ε = {res.eps:g}" if res.eps is not None else "no target")
-    console.print(f"optimum F* = {res.optimum_loss:.10g} ({res.optimum_method}); {target}")
-    table = Table(show_edge=False)
+    echo_fit(f"optimum F* = {res.optimum_loss:.10g} ({res.optimum_method}); {target}")
     classify = res.task == "classification"
-    cols = ["method", "schedule", "C", "seed", "status", "iterations", "epochs", "sample grads", "flops",
-            "time s", "final loss", "excess loss", "grads to ε"]
+    # optional: higher numbers are left out first when the terminal is too narrow
+    cols = [Column("method"), Column("schedule", optional=4), Column("C", "r", optional=3), Column("seed", "r"),
+            Column("status"), Column("iterations", "r", optional=5), Column("epochs", "r"),
+            Column("sample grads", "r"), Column("flops", "r", optional=6), Column("time s", "r", optional=7),
+            Column("final loss", "r", optional=2), Column("excess loss", "r"), Column("grads to ε", "r", optional=1)]
     if h and h.get("val"):
-        cols.append("val loss")
+        cols.append(Column("val loss", "r"))
     if classify:
-        cols += ["train acc", "test acc"] if h and h.get("test") else ["train acc"]
-    for c in cols:
-        table.add_column(c, justify="left" if c in ("method", "schedule", "status") else "right")
+        cols += [Column("train acc", "r", optional=1)] + ([Column("test acc", "r")] if h and h.get("test") else [])
+    rows = []
     for r in res.runs:
         f = r.final
         reach = r.cost_to_reach(res.eps_rel, relative=True) if res.eps_rel is not None else \
             r.cost_to_reach(res.eps) if res.eps else None
         row = [r.label, r.schedule, _fmt(r.C, ".3g"), str(r.seed), r.status, str(f.iteration),
                _fmt(f.epoch, ".3g"), str(f.sample_gradients), _fmt(float(f.flops), ".3g"),
-               _fmt(f.time_s, ".3g"), _fmt(f.loss, ".6g"), _fmt(f.excess_loss, ".3g"), _fmt(reach, "d")]
+               _fmt(f.time_s, ".3g"), number(f.loss, 6, wide=wide), number(f.excess_loss, 3, wide=wide),
+               _fmt(reach, "d")]
         if h and h.get("val"):
-            row.append(_fmt(f.val_loss, ".4g"))
+            row.append(number(f.val_loss, 4, wide=wide))
         if classify:
             row.append(_fmt(r.train_accuracy, ".3f"))
             if h and h.get("test"):
                 row.append(_fmt(r.test_accuracy, ".3f"))
-        table.add_row(*row)
-    console.print(table)
+        rows.append(row)
+    echo_table(cols, rows, wide=wide)
     for r in res.runs:
         if r.status in ("diverged", "early_stopped"):
-            console.print(f"{r.label} (seed {r.seed}): {r.message}" + (f" — hint: {r.hint}" if r.hint else ""))
+            echo_fit(f"{r.label} (seed {r.seed}): {r.message}" + (f" — hint: {r.hint}" if r.hint else ""))
     if res.wall_s is not None and res.executor != "serial":
-        console.print(f"wall time {res.wall_s:.3g} s on {res.executor}")
+        echo_fit(f"wall time {res.wall_s:.3g} s on {res.executor}")
     if plot is not None:
-        console.print(f"figure written to {plot}")
+        echo_fit(f"figure written to {plot}")
 
 
-def _sweep_table(res, plot) -> None:
-    from rich.table import Table
+def _sweep_table(res, plot, *, wide: bool = False) -> None:
+    from .tables import Column, echo_fit, echo_table, number
 
-    console = _console()
-    console.print(f"step-size sweep: {res.model} on {res.data}; C from {res.span[0]:g}× to {res.span[1]:g}× "
-                  "each method's default; F* = " + f"{res.optimum_loss:.10g}")
-    table = Table(show_edge=False)
-    for c in ("method", "C", "× default", "median final loss", "min", "max", "median best loss", "diverged"):
-        table.add_column(c, justify="left" if c == "method" else "right")
+    echo_fit(f"step-size sweep: {res.model} on {res.data}; C from {res.span[0]:g}× to {res.span[1]:g}× "
+             "each method's default; F* = " + f"{res.optimum_loss:.10g}")
+    cols = [Column("method"), Column("C", "r"), Column("× default", "r", optional=2),
+            Column("median final loss", "r"), Column("min", "r", optional=3), Column("max", "r", optional=3),
+            Column("median best loss", "r", optional=1), Column("diverged", "r")]
+    rows = []
     for m, pts in res.by_method().items():
         for q in pts:
             st, bt = q.stats("final"), q.stats("best")
             mark = " ←" if res.best_C.get(m) == q.C else ""
-            table.add_row(res.labels.get(m, m) + mark, _fmt(q.C, ".3g"), _fmt(q.C / res.default_C[m], ".3g"),
-                          _fmt(st["median"], ".6g"), _fmt(st["min"], ".6g"), _fmt(st["max"], ".6g"),
-                          _fmt(bt["median"], ".6g"), f"{q.diverged}/{len(q.seeds)}")
-    console.print(table)
-    console.print("best C: " + ", ".join(f"{m} {_fmt(c, '.3g')}" for m, c in res.best_C.items()))
+            rows.append((res.labels.get(m, m) + mark, _fmt(q.C, ".3g"), _fmt(q.C / res.default_C[m], ".3g"),
+                         number(st["median"], 6, wide=wide), number(st["min"], 6, wide=wide),
+                         number(st["max"], 6, wide=wide), number(bt["median"], 6, wide=wide),
+                         f"{q.diverged}/{len(q.seeds)}"))
+    echo_table(cols, rows, wide=wide)
+    echo_fit("best C: " + ", ".join(f"{m} {_fmt(c, '.3g')}" for m, c in res.best_C.items()))
     if res.rerun is not None:
-        _table(res.rerun, None)
+        _table(res.rerun, None, wide=wide)
     if plot is not None:
-        console.print(f"figure written to {plot}")
+        echo_fit(f"figure written to {plot}")

@@ -58,6 +58,7 @@ SAMPLERS: dict[str, Callable] = {
     "real": _real,
     "positive": lambda rng, shape: rng.uniform(0.2, 2.0, shape)[()],
     "unit": lambda rng, shape: rng.uniform(-0.9, 0.9, shape)[()],
+    "above_one": lambda rng, shape: rng.uniform(1.1, 3.0, shape)[()],  # arccosh (engine-numpy)
     "bool": lambda rng, shape: (rng.uniform(size=shape) > 0.5)[()],
     "label": lambda rng, shape: rng.uniform(0.0, 1.0, shape)[()],
 }

@@ -175,3 +175,19 @@ class StudyResult:
             "wall_s": self.wall_s,
             "runs": [r.to_dict() for r in self.runs],
         }
+
+    def _repr_html_(self):  # notebooks: the rendering lives in diffkit.display
+        from ..display import study_html
+
+        return study_html(self)
+
+    def _repr_latex_(self):  # notebooks: the rendering lives in diffkit.display
+        from ..display import study_latex
+
+        return study_latex(self)
+
+    def plot(self, *, x: str = "sample_gradients"):
+        """The convergence curves (diffkit.display.study_plot): a matplotlib Figure."""
+        from ..display import study_plot
+
+        return study_plot(self, x=x)

@@ -5,13 +5,14 @@
 
 Layers: :mod:`.content` arranges a :class:`~diffkit.analysis.compare.Comparison`, a study and the
 swell rows into a :class:`~.document.Document`; :mod:`.html` (Jinja2) and :mod:`.pdf` (fpdf2) render
-that one document; :mod:`.write` writes both files atomically.  :mod:`.study` is the library
-function that runs the report's GD/SGD study when the caller does not pass one.
+that one document; :mod:`.write` writes both files atomically.  The report only reads result
+objects: a study (:func:`diffkit.study`, or :func:`.study.report_study` for the report's default
+setting) is computed by the caller and handed in, never run here.
 """
 
 from .document import Document
 from .reproduce import strip_timing
 from .study import StudySettings, report_study
-from .write import build_report, write_report
+from .write import SECTIONS, build_report, write_report
 
-__all__ = ["Document", "StudySettings", "build_report", "report_study", "strip_timing", "write_report"]
+__all__ = ["Document", "SECTIONS", "StudySettings", "build_report", "report_study", "strip_timing", "write_report"]

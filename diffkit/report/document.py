@@ -14,11 +14,14 @@ from typing import Union
 
 @dataclass(frozen=True)
 class Math:
-    """Typeset maths: LaTeX source, its SVG lines, and a Unicode fallback (PDF tables)."""
+    """Typeset maths: LaTeX source, its lines as SVG (display maths, HTML and PDF) or as MathML
+    (maths in table cells, HTML only), and a Unicode fallback (PDF tables)."""
 
     latex: str
     svgs: tuple[str, ...]
     pretty: str = ""
+    size: float = 15.0       # font size (px) the SVGs were drawn at
+    mathml: tuple[str, ...] = ()
 
 
 Cell = Union[str, Math]
@@ -46,7 +49,12 @@ class Table:
     align: str = ""          # one letter per column: l / r (default: first l, rest r)
     caption: str = ""
     timing_columns: tuple[int, ...] = ()
+    timing_rows: tuple[int, ...] = ()   # rows whose cells (after the first) are measured times
     widths: tuple[float, ...] = ()  # relative column widths for the PDF
+    note: str = ""           # a generated remark printed under the table (e.g. what was clamped)
+
+    def is_timing(self, i: int, j: int) -> bool:
+        return j in self.timing_columns or (i in self.timing_rows and j > 0)
 
     def alignment(self, j: int) -> str:
         if self.align and j < len(self.align):
@@ -64,6 +72,8 @@ class Figure:
 
 @dataclass(frozen=True)
 class Code:
+    """Source text (the graph's DOT): a collapsed block in the HTML; the PDF only names it."""
+
     text: str
     summary: str
 

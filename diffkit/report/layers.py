@@ -121,7 +121,7 @@ def layer_section(c) -> Section | None:
         blocks.append(Para(f"The engine's layer records {lay.tape['forward']} array operations forward and "
                            f"{lay.tape['backward']} backward; the scalar tape of section 4 counts the same work "
                            "element by element.", kind="shows"))
-    return Section("layers", "8. The network, layer by layer", tuple(blocks))
+    return Section("layers", "The network, layer by layer", tuple(blocks))
 
 
 def _latex(expr) -> str:

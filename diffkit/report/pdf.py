@@ -13,11 +13,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .document import Code, Document, Equations, Figure, Math, Para, Table
-from .mathsvg import SIZE, svg_size
+from .mathsvg import svg_size
 
 PT = 25.4 / 72  # mm per point
-TEXT_PT = 9.5
-EQ_PT = 11.0     # displayed maths is drawn as if set at this size
+TEXT_PT = 10.0
+#: Display maths is drawn as if set at this size (a projected A4 page stays readable), table maths
+#: at the text size.
+EQ_PT = 14.0
+TABLE_EQ_PT = 10.0
+#: A figure that does not fit the rest of a page is shrunk down to this fraction of its size
+#: rather than leaving the rest of the page blank.
+SHRINK_TO_FIT = 0.6
 FIXED_DATE = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 
@@ -64,9 +70,24 @@ class _PDF:
         if self.pdf.get_y() + h > self.pdf.page_break_trigger:
             self.pdf.add_page()
 
-    def text(self, txt: str, *, size: float = TEXT_PT, style: str = "", color=(26, 26, 26), fill=None,
-             family: str = "DejaVu", lh: float = 1.45) -> None:
+    @property
+    def room(self) -> float:
+        """mm left on this page."""
+        return self.pdf.page_break_trigger - self.pdf.get_y()
+
+    def text_height(self, txt: str, *, size: float = TEXT_PT, style: str = "", family: str = "DejaVu",
+                    lh: float = 1.45, fill=None) -> float:
         p = self.pdf
+        p.set_font(family, style, size)
+        return p.multi_cell(0, size * PT * lh, txt, dry_run=True, output="HEIGHT",
+                            padding=(1.2, 2, 1.2, 2) if fill else 0)
+
+    def text(self, txt: str, *, size: float = TEXT_PT, style: str = "", color=(26, 26, 26), fill=None,
+             family: str = "DejaVu", lh: float = 1.45, keep: bool = False) -> None:
+        """A paragraph; ``keep``: never split across pages (a box, a caption)."""
+        p = self.pdf
+        if keep:
+            self.ensure(self.text_height(txt, size=size, style=style, family=family, lh=lh, fill=fill))
         p.set_font(family, style, size)
         p.set_text_color(*color)
         if fill:
@@ -83,16 +104,23 @@ class _PDF:
         p.image(io.BytesIO(svg.encode("utf-8")), x=p.l_margin if x is None else x, y=p.get_y(), w=w, h=h)
         p.set_y(p.get_y() + h)
 
-    def math(self, m: Math, *, indent: float = 4.0) -> None:
-        scale = EQ_PT / SIZE * PT
+    def math_size(self, m: Math, *, indent: float = 4.0) -> list[tuple[str, float, float]]:
+        """Each SVG line of ``m`` with its (width, height) in mm on the page."""
+        scale = EQ_PT / m.size * PT
+        out = []
         for s in m.svgs:
             w, h = svg_size(s)
             w, h = w * scale, h * scale
             avail = self.width - indent
             if w > avail:
                 w, h = avail, h * avail / w
+            out.append((s, w, h))
+        return out
+
+    def math(self, m: Math, *, indent: float = 4.0) -> None:
+        for s, w, h in self.math_size(m, indent=indent):
             self.svg(s, w, h, x=self.pdf.l_margin + indent)
-            self.pdf.ln(0.8)
+            self.pdf.ln(1.0)
 
 
 def render_pdf(doc: Document) -> bytes:
@@ -103,34 +131,38 @@ def render_pdf(doc: Document) -> bytes:
     p = out.pdf
     p.add_page()
     out.text(doc.title, size=18, style="B")
-    out.text(doc.subtitle, size=10, color=(91, 98, 112))
+    out.text(doc.subtitle, size=10.5, color=(91, 98, 112))
     p.ln(2)
     for sec in doc.sections:
-        first = sec.blocks[0] if sec.blocks else None
-        out.ensure(30 + (_figure_height(out, first) if isinstance(first, Figure) else 0))
+        # a heading stays with the start of its content
+        out.ensure(16 + (_start_height(out, sec.blocks[0]) if sec.blocks else 0))
         p.ln(3)
         p.start_section(sec.title)
-        out.text(sec.title, size=13, style="B", color=(31, 78, 140))
+        out.text(sec.title, size=14, style="B", color=(31, 78, 140))
         p.set_draw_color(200, 205, 212)
         p.line(p.l_margin, p.get_y(), p.l_margin + out.width, p.get_y())
         p.ln(2)
         for b in sec.blocks:
             if isinstance(b, Para):
                 if b.kind == "shows":
-                    out.ensure(14)
-                    out.text(b.text, fill=(235, 242, 251))
+                    out.text(b.text, fill=(235, 242, 251), keep=True)
                 elif b.kind == "note":
-                    out.text(b.text, style="I", color=(91, 98, 112))
+                    out.text(b.text, style="I", color=(91, 98, 112), keep=True)
                 else:
                     out.text(b.text)
                 p.ln(1.5)
             elif isinstance(b, Equations):
-                if b.caption:
-                    out.ensure(14)
-                    out.text(b.caption, size=8.5, color=(91, 98, 112))
+                first = True
                 for label, m in b.rows:
+                    need = sum(h + 1.0 for _, _, h in out.math_size(m)) + (5 if label else 0)
+                    if first and b.caption:
+                        need += out.text_height(b.caption, size=9)
+                    out.ensure(need)
+                    if first and b.caption:
+                        out.text(b.caption, size=9, color=(91, 98, 112))
+                    first = False
                     if label:
-                        out.text(label, size=8.5, color=(91, 98, 112))
+                        out.text(label, size=9, color=(91, 98, 112))
                     out.math(m)
                 p.ln(1.5)
             elif isinstance(b, Table):
@@ -139,11 +171,25 @@ def render_pdf(doc: Document) -> bytes:
             elif isinstance(b, Figure):
                 _figure(out, b)
             elif isinstance(b, Code):
-                out.ensure(20)
-                out.text(b.summary + ":", size=8.5, color=(91, 98, 112))
-                out.text(b.text.rstrip("\n"), size=6.5, family="DejaVuMono", fill=(246, 247, 249), lh=1.3)
-                p.ln(2)
+                # no source dump in the PDF: the HTML report carries it
+                out.text(f"{b.summary}: in the HTML report beside this PDF.", size=9, style="I",
+                         color=(91, 98, 112), keep=True)
+                p.ln(1.5)
     return bytes(p.output())
+
+
+def _start_height(out: _PDF, b) -> float:
+    """Height (mm) of the first piece of ``b`` that must sit under its heading."""
+    if isinstance(b, Figure):
+        return min(_figure_height(out, b) * SHRINK_TO_FIT, 90)
+    if isinstance(b, Equations):
+        m = b.rows[0][1] if b.rows else None
+        return 8 + (sum(h for _, _, h in out.math_size(m)) if m else 0)
+    if isinstance(b, Table):
+        return _table_keep(out, b)
+    if isinstance(b, Para):
+        return min(out.text_height(b.text, fill=b.kind == "shows"), 40)
+    return 10
 
 
 #: A graph drawing shrunk below this scale on a portrait page gets a landscape page of its own.
@@ -168,24 +214,36 @@ def _figure(out: _PDF, b: Figure) -> None:
     maxh = (p.page_break_trigger - p.t_margin - 25) if b.kind == "graph" else 110.0
     if th > maxh:
         tw, th = tw * maxh / th, maxh
-    out.ensure(th + 12)
+    cap = out.text_height(b.caption, size=9) + 3
+    if th + cap > out.room and (th * SHRINK_TO_FIT + cap) <= out.room:
+        # shrink a little rather than leave the rest of the page blank
+        k = (out.room - cap) / th
+        tw, th = tw * k, th * k
+    out.ensure(th + cap)
     out.svg(b.svg, tw, th, x=p.l_margin + (out.width - tw) / 2)
     p.ln(1)
-    out.text(b.caption, size=8.5, color=(91, 98, 112))
+    out.text(b.caption, size=9, color=(91, 98, 112))
     p.ln(2)
     if landscape:
         p.add_page(orientation="P")
 
 
+def _table_keep(out: _PDF, b: Table) -> float:
+    """mm that must fit on the page before a table starts: all of a short table with its caption,
+    or its caption and first rows (90 mm) of a long one."""
+    lines = sum(max(2 if isinstance(c, Math) and len(c.pretty) > 40 else 1 for c in r) for r in b.rows) + 2
+    cap_h = out.text_height(b.caption, size=9) if b.caption else 0
+    return min(lines * 5.5 + cap_h, 90)
+
+
 def _table(out: _PDF, b: Table, FontFace) -> None:
     p = out.pdf
     ncol = len(b.columns)
-    lines = sum(max(2 if isinstance(c, Math) and len(c.pretty) > 40 else 1 for c in r) for r in b.rows) + 2
-    out.ensure(min(lines * 5.0 + 12, 90))  # keep a short table (with its caption) on one page
+    out.ensure(_table_keep(out, b))  # keep a short table (with its caption) on one page
     if b.caption:
-        out.text(b.caption, size=8.5, color=(91, 98, 112))
+        out.text(b.caption, size=9, color=(91, 98, 112))
     widths = b.widths if len(b.widths) == ncol else tuple([1.0] * ncol)
-    size = 8.0 if ncol <= 5 else 7.2
+    size = 8.6 if ncol <= 5 else 7.6
     p.set_font("DejaVu", "", size)
     p.set_text_color(26, 26, 26)
     align = tuple("RIGHT" if b.alignment(j) == "r" else "LEFT" for j in range(ncol))
@@ -200,3 +258,6 @@ def _table(out: _PDF, b: Table, FontFace) -> None:
             row = t.row()
             for c in r:
                 row.cell(c.pretty if isinstance(c, Math) else str(c))
+    if b.note:
+        p.ln(1)
+        out.text(b.note, size=8.6, style="I", color=(91, 98, 112), keep=True)

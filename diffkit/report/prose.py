@@ -100,8 +100,16 @@ def agreement(c) -> str:
         txt += f" and {r['kinks']} point(s) at a kink"
     if r.get("skipped"):
         txt += f"; {r['skipped']} point(s) outside the loss's domain were skipped"
-    txt += (". Reverse mode and the complex step match to rounding (≈1e−16); central differences carry a "
-            "truncation error of about 1e−12.") if "complex_step" in a.gradients else "."
+    worst_of = {s: max((ae_re[1] for ae_re in v.values()), default=0.0) for s, v in a.errors.items()}
+    said = [f"{src.replace('_', ' ').replace('numeric', 'central differences')} {worst_of[src]:.1e}"
+            for src in ("reverse", "complex_step", "numeric") if src in worst_of]
+    txt += (f". At the point the largest relative error ({'|a − b| / max(|b|, 1)'}) of each source is: "
+            + ", ".join(said) + "." if said else ".")
+    if "numeric" in worst_of and "reverse" in worst_of and worst_of["reverse"] < worst_of["numeric"]:
+        txt += (" Reverse mode is exact up to float64 rounding; central differences also carry the truncation "
+                "error of their step.")
+    if "complex_step" not in a.gradients:
+        txt += " The complex step is not applicable: the loss is not analytic."
     if a.kinks:
         txt += (f" At this point {', '.join(a.kink_sites)} sits at its kink: the one-sided derivatives differ and "
                 "tools follow different conventions, so 'kink' is not a failure.")

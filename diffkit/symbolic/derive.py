@@ -104,6 +104,17 @@ class Derivation:
             "notes": list(self.notes),
         }
 
+    def _repr_html_(self):  # notebooks: the rendering lives in diffkit.display
+        from ..display import derivation_html
+
+        return derivation_html(self)
+
+    def _repr_latex_(self):  # notebooks: the rendering lives in diffkit.display
+        from ..display import derivation_latex
+
+        return derivation_latex(self)
+
+
 
 def derive(model: Model, *, form: str = "lecture", grad: dict[str, sp.Expr] | None = None,
            cse: tuple | None = None) -> Derivation:

@@ -18,7 +18,7 @@ CASES = [
     (lambda: dk.sum(np.ones(2), axis=5), r"^sum: axis 5 is out of range .*allowed: -1 to 0"),
     (lambda: dk.grad(lambda x: dk.mean(x, axis=-3))(np.ones((2, 2))), r"^mean: axis -3 is out of range"),
     (lambda: dk.reshape(dk.param(np.ones(6)), (4, 2)), r"^reshape: cannot reshape an array of shape \(6,\) into \(4, 2\)"),
-    (lambda: dk.grad(lambda x: dk.sum(np.linalg.inv(x)))(np.eye(2)), r"np\.inv cannot take a traced diffkit value"),
+    (lambda: dk.grad(lambda x: dk.sum(np.linalg.svd(x)[1]))(np.eye(2)), r"np\.linalg\.svd cannot take a traced diffkit value"),
     (lambda: dk.grad(3)(1.0), r"^grad needs a function, got int"),
     (lambda: dk.grad(lambda x: x, argnum=3)(1.0), r"^argnum 3 is out of range"),
     (lambda: dk.softmax_cross_entropy(np.ones((2, 3)), np.array([0, 5])), r"class labels must be in 0\.\.2"),

@@ -28,6 +28,8 @@ def test_the_sympy_table_is_derived_from_the_records():
 @pytest.mark.parametrize("z0", [0.3, 1.7])
 def test_unary_rule_matches_the_derivative_of_its_sympy_counterpart(name, z0):
     p = REGISTRY[name]
+    # inside the record's domain (arcsin, arctanh: |z| < 1; arccosh: z > 1)
+    z0 = {"unit": z0 / 2.0, "above_one": z0 + 1.0}.get(p.domain[0], z0)
     expr = p.sympy.build(Z)
     want = float(sp.diff(expr, Z).subs(Z, z0).evalf(30))
     x = np.float64(z0)

@@ -49,7 +49,7 @@ def test_json_matches_the_normal_equations(capsys):
 
 
 def test_table_output(capsys):
-    rc, out, err = run_cli(capsys, "optimize", *SMALL, "--methods", "gd,sgd", "--eps", "0.5")
+    rc, out, err = run_cli(capsys, "optimize", *SMALL, "--methods", "gd,sgd", "--eps", "0.5", "--wide")
     assert rc == 0
     for word in ("method", "schedule", "status", "iterations", "sample grads", "flops", "excess loss",
                  "normal equations", "gd", "sgd", "c/k", "constant"):

@@ -42,3 +42,15 @@ def report(tmp_path_factory, comparison, small_study, swell_rows, baydin):
 
     out = tmp_path_factory.mktemp("report") / "ridge-sigmoid.html"
     return write_report(comparison, out, study=small_study, swell_rows=swell_rows, baydin=baydin)
+
+
+@pytest.fixture(scope="session")
+def mlp_report(tmp_path_factory, small_study, swell_rows, baydin):
+    """The report of the built-in MLP (the big model a report must summarise)."""
+    from diffkit import builtin
+    from diffkit.analysis.compare import compare
+    from diffkit.report import write_report
+
+    c = compare(builtin("mlp"), points=2, seed=0)
+    out = tmp_path_factory.mktemp("mlp") / "mlp.html"
+    return write_report(c, out, study=small_study, swell_rows=swell_rows, baydin=baydin)

@@ -22,17 +22,20 @@ def test_html_has_every_section_equation_and_figure(report, comparison):
     html, doc = _html(report), report.document
     for sid in SECTIONS:
         assert f'<section id="{sid}">' in html
-    # equations: loss + steps, 3 forms of each partial + CSE replacements, listing, redundancy, agreement
+    # equations: loss + steps, 3 forms of each partial + CSE replacements, listing, redundancy,
+    # agreement (the gradient table and the error table)
     c = comparison
     k = len(c.model.wrt)
     expected = (1 + len(c.listing.steps)) + 3 * k + len(c.derivations["cse"].replacements) \
         + len(c.listing.steps) + len(c.listing.lines) + len(c.redundancy) + min(len(c.redundancy_expanded), 8) \
-        + k + 3 * 2  # Baydin rows n = 1, 2: l_n, d l_n/dx, simplified
+        + 2 * k + 3 * 2  # Baydin rows n = 1, 2: l_n, d l_n/dx, simplified
     assert len(doc.equations()) == expected
     assert html.count('class="math"') == expected
     assert html.count("<figure") == len(doc.figures()) == 4  # graph, swell, 2 convergence plots (no timing)
-    # every Math and figure carries at least one inline SVG
+    # every Math carries its SVG (display) or MathML (table cell) lines, every figure its SVG
+    assert all(bool(m.svgs) != bool(m.mathml) for m in doc.equations())
     assert html.count("<svg") >= sum(len(m.svgs) for m in doc.equations()) + len(doc.figures())
+    assert html.count("<math ") == sum(len(m.mathml) for m in doc.equations())
 
 
 def test_html_is_self_contained(report):
@@ -41,7 +44,7 @@ def test_html_is_self_contained(report):
     assert not re.search(r"""(src|href)=["'](?!#)""", html)  # only in-page anchors
     assert "@import" not in html and "url(http" not in html
     urls = set(re.findall(r"https?://[^\s\"'<>)]+", html))
-    assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+    assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink", "http://www.w3.org/1998/Math/MathML"}
     assert "Content-Security-Policy" in html  # a browser refuses any load the report might try
 
 
