@@ -1,6 +1,6 @@
 """Engine benchmarks W1–W3 against hand-written code, SymPy lambdify and peers when installed.
 
-    python benchmarks/bench_engine.py [--json PATH] [--quick] [--only W2 [W3_f64 ...]]
+    python benchmarks/bench_engine.py [--json PATH] [--quick] [--only W2 [W3_f64 ...]] [--threads N]
 
 W1  ridge-sigmoid gradient at one point (µs per call); hand = Python floats with ``math``.
 W2  the same loss averaged over 10⁶ points (ms); hand = NumPy.
@@ -8,6 +8,9 @@ W3  MLP 784-256-256-10, ReLU, softmax cross-entropy, batch 128, forward+backward
 
 Every implementation is warmed up first; each repeat times the hand version and every other one
 back to back, and ``ratio`` is the median over repeats of impl_time / hand_time of that repeat.
+``--threads N`` limits the BLAS threads (threadpoolctl) of every implementation alike: on a shared
+machine a multi-threaded BLAS competing with other processes makes the matrix products of W3 vary
+tenfold from one repeat to the next.  The load average is printed with the table.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -311,7 +315,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
     ap.add_argument("--only", nargs="+", choices=("W1", "W2", "W3", "W3_f32", "W3_f64"),
                     help="run only these workloads (W3 = both dtypes); default: all")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="limit BLAS threads to N for every implementation (default: NumPy's own)")
     a = ap.parse_args(argv)
+    if a.threads is not None:
+        if a.threads < 1:
+            ap.error(f"--threads must be at least 1, got {a.threads}")
+        from threadpoolctl import threadpool_limits
+        limit = threadpool_limits(a.threads)  # noqa: F841 - kept for the whole run
     reps = 3 if a.quick else 15
     check_agreement()
     workloads = {
@@ -320,9 +331,12 @@ def main(argv: list[str] | None = None) -> int:
         "W3_f32": lambda: run(w3_impls(np.float32), repeats=reps, inner=5 if a.quick else 20),
         "W3_f64": lambda: run(w3_impls(np.float64), repeats=reps, inner=5 if a.quick else 20),
     }
+    load0 = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     only = None if a.only is None else {w for o in a.only for w in workloads if w == o or w.startswith(o + "_")}
     results = {w: bench() for w, bench in workloads.items() if only is None or w in only}
     unit = {"W1": (1e6, "µs"), "W2": (1e3, "ms"), "W3_f32": (1e3, "ms"), "W3_f64": (1e3, "ms")}
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    print(f"load average before/after: {load0} / {load}; BLAS threads: {a.threads or 'default'}")
     print(f"{'workload':8} {'implementation':16} {'median':>12} {'ratio':>8}")
     for w, res in results.items():
         scale, u = unit[w]
@@ -330,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             ratio = f"{r['ratio']:.2f}×" if "ratio" in r else "1"
             print(f"{w:8} {k:16} {r['median_s'] * scale:9.3f} {u:2} {ratio:>8}")
     if a.json:
-        a.json.write_text(json.dumps(results, indent=2))
+        a.json.write_text(json.dumps({**results, "load_average": [load0, load], "threads": a.threads}, indent=2))
     return 0
 
 

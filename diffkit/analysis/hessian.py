@@ -44,6 +44,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import stable
 from ..errors import BadInput
 from ..model import Model
 
@@ -169,7 +170,7 @@ def _data(model: str, n: int, d: int, seed: int):
     X = rng.normal(size=(n, d)) / math.sqrt(d)
     w_true = rng.normal(size=d)
     if model == "logistic-regression":
-        y = (rng.uniform(size=n) < 1.0 / (1.0 + np.exp(-(X @ w_true)))).astype(float)
+        y = (rng.uniform(size=n) < stable.sigmoid(X @ w_true)).astype(float)
     else:
         y = X @ w_true + 0.1 * rng.normal(size=n)
     w = 0.5 * rng.normal(size=d)
@@ -227,8 +228,8 @@ def matrix_hessian(model: str = "logistic-regression", *, n: int = 1000, d: int 
             return dk.sum(dk.softplus(z)) - dk.sum(y * z) + lam * dk.sum(w * w)
 
         def closed(w):
-            s = 1.0 / (1.0 + np.exp(-(X @ w)))
-            return X.T @ ((s * (1.0 - s))[:, None] * X) + 2.0 * lam * np.eye(d)
+            z = X @ w
+            return X.T @ (stable.sigmoid_prime(z)[:, None] * X) + 2.0 * lam * np.eye(d)
         closed_flops = 2 * n * d + 4 * n + n * d + 2 * n * d * d + d
         closed_memory = n * d + d * d + n
     else:

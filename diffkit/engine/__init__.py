@@ -12,7 +12,8 @@ Read it in this order:
   ``opcount`` (operation counts), ``listing`` (the backprop listing), ``draw`` (DOT, SVG, PNG),
   ``check`` (the gradient checker every rule is tested with);
 * backends tested equal to the reference: ``fast`` (the backward sweep with buffer reuse),
-  ``replay``/``codegen`` (straight-line code), ``buffers`` (a cache of large arrays).
+  ``compile`` (``replay``: straight-line code; ``codegen``/``fused``: fused NumPy written from the
+  records' ``code["fused"]`` entries), ``buffers`` (a cache of large arrays).
 
 >>> import diffkit.engine as dk
 >>> float(dk.grad(lambda w: dk.sigmoid(w) ** 2)(0.0))
@@ -32,7 +33,7 @@ from .graph import Edge, Graph, backward, trace
 from .from_sympy import ModelGraph, from_model, from_sympy
 from .opcount import op_counts
 from .listing import backprop_steps
-from .replay import CompiledGradient, compile_gradient
+from .compile.replay import CompiledGradient, compile_gradient
 from .draw import draw, layout, to_dot
 from .check import check_rule
 from .buffers import clear_buffer_cache, set_buffer_cache

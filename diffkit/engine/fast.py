@@ -1,7 +1,7 @@
 """The fast backward sweep: the reference sweep (``sweep.backward_pass``) plus buffer reuse.
 
-It computes exactly what the reference computes (``tests/engine/test_fast.py`` checks every
-primitive), with two savings that matter on large arrays:
+It computes exactly what the reference computes (``tests/engine/test_backends.py`` checks
+every primitive), with two savings that matter on large arrays:
 
 * **Residuals.**  A primitive with a ``fwd`` (e.g. softmax cross-entropy keeps its log-softmax)
   hands its VJP what the forward pass already computed, instead of recomputing it.
@@ -11,7 +11,9 @@ primitive), with two savings that matter on large arrays:
   does), sparing a full-size array and its page faults.
 
 Both apply only on plain NumPy values: inside a nested transformation (values are nodes of an
-outer level) this is the reference sweep.
+outer level) this is the reference sweep.  The loop itself is kept lean (it runs once per node on
+every ``grad`` call): the common contribution — a plain array of the argument's shape, or of the
+output's shape summed over leading axes (a bias) — skips the general ``settle``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ import numpy as np
 from .core import Node, _ANOMALY, zero
 from .sweep import backward_pass, expand, grad_order, settle
 
+_ndarray = np.ndarray
+_reduce = np.add.reduce
+
 
 def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[Node, Any] | None = None,
              order: Sequence[Node] | None = None) -> dict[Node, Any]:
@@ -33,11 +38,11 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
         order = grad_order(out, wrt)
     stop = set(wrt)
     adj: dict[Node, Any] = {out: seed}
+    pop = adj.pop
     kept: dict[Node, Any] = {}
     owned: dict[int, Any] = {}  # id → array: cotangents made fresh by this sweep, held only in adj
-    ndarray = np.ndarray
     for n in reversed(order):
-        g = adj.pop(n, None)
+        g = pop(n, None)
         if g is None:
             continue
         prim = n.primitive
@@ -47,14 +52,16 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
         parents = n.parents
         own = bool(owned) and owned.pop(id(g), None) is g
         ans = n.value
-        shape = ans.shape if type(ans) is ndarray else np.shape(ans)
-        if not prim.elementwise:
-            gs = g.shape if type(g) is ndarray else np.shape(g)
-            if gs != shape:
-                g, own = expand(g, shape), False
-        rules, params = prim.vjps, n.params
+        shape = ans.shape if type(ans) is _ndarray else np.shape(ans)
+        ew = prim.elementwise
+        if not ew and (g.shape if type(g) is _ndarray else np.shape(g)) != shape:
+            # the rule gets g of the output's shape; a scalar is filled in (np.broadcast_to, the
+            # reference's read-only view, costs ~10 µs of Python per call)
+            g, own = (np.full(shape, g) if np.ndim(g) == 0 and type(g) is not Node else expand(g, shape)), False
+        vals = [q.value for q in parents]
         if own and len(parents) > 1 and sum(p.needs_grad for p in parents) > 1:
             own = False  # g goes to two rules: neither may overwrite it
+        rules, params, inplace, res_args = prim.vjps, n.params, prim.inplace, prim.res_args
         i = -1
         for p in parents:
             i += 1
@@ -62,19 +69,19 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
                 continue
             rule = rules[i] or prim.vjp(i)  # prim.vjp raises the "not differentiable" error
             kw = params
-            if own and i in prim.inplace:
+            if own and i in inplace:
                 kw = {**kw, "out": g}
-            if i in prim.res_args:
+            if i in res_args:
                 kw = {**kw, "res": n.res}
-            x = p.value
-            c = rule(g, ans, *[q.value for q in parents], **kw)
+            c = rule(g, ans, *vals, **kw)
             if c is zero:
                 continue
-            target = x.shape if type(x) is ndarray else np.shape(x)
-            fresh = type(c) is ndarray and i in prim.fresh and c.flags.writeable
-            if type(c) is not ndarray or c.shape != target or (prim.elementwise and shape != target):
-                c = settle(c, shape if prim.elementwise else None, target, f"the VJP of {prim.name} (argument {i})")
-                fresh = fresh and type(c) is ndarray and c.shape == target
+            x = vals[i]
+            target = x.shape if type(x) is _ndarray else np.shape(x)
+            fresh = type(c) is _ndarray and i in prim.fresh and c.flags.writeable
+            if type(c) is not _ndarray or c.shape != target or (ew and shape != target):
+                c = _settle(c, shape if ew else None, target, prim, i)
+                fresh = fresh and type(c) is _ndarray and c.shape == target
             prev = adj.get(p)
             if prev is None:
                 adj[p] = c
@@ -85,3 +92,13 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
                     owned.pop(id(prev), None)
                 adj[p] = prev + c
     return kept
+
+
+def _settle(c: Any, logical: tuple | None, target: tuple, prim: Any, i: int) -> Any:
+    """``sweep.settle``, with the commonest case first: a plain array of the output's shape summed
+    over leading axes down to the argument (a bias added to a batch) — the same reduction."""
+    if logical is not None and type(c) is _ndarray and c.shape == logical:
+        lead = len(logical) - len(target)
+        if lead > 0 and logical[lead:] == target:
+            return _reduce(c, axis=0) if lead == 1 else _reduce(c, axis=tuple(range(lead)))
+    return settle(c, logical, target, f"the VJP of {prim.name} (argument {i})")

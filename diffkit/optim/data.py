@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import stable
 from ..errors import BadInput
 from ..io import read_text
 from ..model import Model
@@ -166,7 +167,7 @@ def make_data(kind: str = "linear-regression", *, n: int = 1000, d: int = 10, no
         truth = w
     else:
         b = 0.25
-        p = 0.5 * (1.0 + np.tanh(0.5 * (X @ w + b)))
+        p = stable.sigmoid(X @ w + b)
         y = (rng.random(n) < p).astype(np.float64)
         truth = np.append(w, b)
     return Dataset(X, y, tuple(f"x{j + 1}" for j in range(d)), "y",

@@ -37,6 +37,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .. import stable
 from ..errors import BadInput
 from ..model import Model
 from .data import Dataset
@@ -90,7 +91,7 @@ def _act_np(name: str, z: np.ndarray) -> np.ndarray:
     if name == "tanh":
         return np.tanh(z)
     if name == "sigmoid":
-        return 0.5 * (1.0 + np.tanh(0.5 * z))
+        return stable.sigmoid(z)
     if name == "step":
         return (z > 0).astype(z.dtype)
     return np.sign(z)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import stable
 from ..errors import BadInput, ComputationError
 from .gradients import Objective
 
@@ -83,9 +84,9 @@ def _newton_logistic(objective: Objective, A: np.ndarray, y: np.ndarray, lam: fl
     f = objective.loss(w)
     for _ in range(100):
         z = A @ w
-        s = 0.5 * (1.0 + np.tanh(0.5 * z))
+        s = stable.sigmoid(z)
         g = A.T @ (s - y) / n + lam * w
-        H = (A.T * (s * (1.0 - s))) @ A / n + lam * np.eye(p)
+        H = (A.T * stable.sigmoid_prime(z, s)) @ A / n + lam * np.eye(p)
         try:
             step = np.linalg.solve(H, g)
         except np.linalg.LinAlgError:

@@ -29,33 +29,14 @@ from sympy.core.symbol import Str
 from sympy.matrices.expressions import MatrixExpr
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from .. import stable
 from ..errors import BadInput
 
 
-def np_sigmoid(z):
-    """σ(z) = 1/(1 + e^(−z)), accurate to the last bit in both tails.
-
-    For z ≪ 0, e^(−z) overflows to inf and 1/inf = 0 is the right limit (the warning is silenced);
-    for z ≫ 0 the result rounds to 1 with full relative accuracy.  (½(1 + tanh(z/2)) would lose
-    the lower tail: at z = −40 it gives 0 instead of 4.2e-18.)  Complex input works (complex step).
-    """
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-z))
-
-
-def np_sigmoid_prime(z):
-    """σ′(z) = e^(−|z|)/(1 + e^(−|z|))²: no overflow, and no cancellation in σ(z)(1 − σ(z)) when σ(z) ≈ 1."""
-    if np.iscomplexobj(z):
-        return np.exp(-z) / (1.0 + np.exp(-z)) ** 2
-    e = np.exp(-np.abs(z))
-    return e / (1.0 + e) ** 2
-
-
-def np_softplus(z):
-    """log(1 + e^z), stable for real input; the analytic formula for complex input."""
-    if np.iscomplexobj(z):
-        return np.log1p(np.exp(z))
-    return np.logaddexp(0.0, z)
+# σ, σ′ and softplus have one NumPy formula each, in diffkit.stable (the engine uses the same ones)
+np_sigmoid = stable.sigmoid
+np_sigmoid_prime = stable.sigmoid_prime
+np_softplus = stable.softplus
 
 
 def np_relu(z):
@@ -153,9 +134,8 @@ def to_numpy(exprs, args: Sequence, *, cse: bool = False) -> Callable:
 def _engine_functions() -> dict[str, Callable]:
     from .. import engine as dk
 
-    def sigmoid_prime(z):
-        s = dk.sigmoid(z)
-        return s * (1.0 - s)
+    def sigmoid_prime(z):  # σ(z)σ(−z): no cancellation in 1 − σ(z) for z ≫ 0
+        return dk.sigmoid(z) * dk.sigmoid(-z)
 
     return {"sigmoid": dk.sigmoid, "sigmoid_prime": sigmoid_prime, "softplus": dk.softplus, "relu": dk.relu,
             "step": dk.step, "exp": dk.exp, "log": dk.log, "sqrt": dk.sqrt, "tanh": dk.tanh, "sin": dk.sin,

@@ -23,8 +23,9 @@ import sympy as sp
 
 from ...errors import BadInput
 from .. import buffers
+from ..compile.fused import ALL, Fused, V, lit
 from ..core import MUL, NONE, PASS, Absent, Code, Node, SymPy, bind, defprim, raw
-from .elementwise import div, mul
+from .elementwise import FUSED_DIV, div, mul
 
 
 #: Replay calls the implementation and the VJP rules of array primitives (they carry the shapes).
@@ -129,23 +130,77 @@ def _mean_impl(x, axis=None, keepdims=False):
     return x.sum(axis=axis, keepdims=keepdims) / _count(x.shape, axis)
 
 
+# -- fused NumPy emitters of sum and mean (``code["fused"]``, read by compile/codegen.py) ----------
+def _full(n, ndim: int) -> bool:
+    ax = n.params.get("axis")
+    return not n.params.get("keepdims") and (ax is None or len(ax) == ndim)
+
+
+def _fz_reduce(mean: bool):
+    def fwd(gen, n, a, out):
+        x, ax, keep = a[0], n.params.get("axis"), n.params.get("keepdims", False)
+        shape, dtype = np.shape(gen.vals[n]), np.result_type(gen.vals[n])
+        if x.shape == ():  # a reduction of a scalar is the scalar
+            gen.emit(f"{out} = {x.expr}")
+            return V(out, (), x.dtype)
+        if x.prod is not None:  # a full sum of a 1-D product is a dot product (no product array)
+            expr = f"np.dot({x.prod[0].expr}, {x.prod[1].expr})"
+        else:  # the scale leaves a full sum: one scalar product, no array pass
+            how = "" if _full(n, len(x.shape)) else f"axis={ax!r}" + (", keepdims=True" if keep else "")
+            expr = f"{x.expr if x.scale is None else x.base}.sum({how})"
+        if x.scale is not None:
+            expr = f"{x.scale} * {expr}"
+        if mean:
+            expr += f" / {prod(x.shape) // builtins.max(prod(shape), 1)}"
+        gen.emit(f"{out} = {expr}")
+        return V(out, shape, dtype, fresh=shape != ())
+
+    def vjp(gen, n, i, g, a, ans, fresh):
+        x = a[0]
+        r = gen.ew(FUSED_DIV, g, lit(f"{prod(x.shape) // builtins.max(prod(ans.shape), 1)}.0")) if mean else gen.hold(g)
+        ax = n.params.get("axis")
+        if ax is not None and not n.params.get("keepdims") and r.shape != ():
+            r = gen.force(r)  # g with the reduced axes back as size 1 (lazily broadcast to x)
+            kept = _kept_shape(x.shape, ax)
+            return V(f"{r.expr}.reshape({kept!r})", kept, r.dtype, r.buf, r.fresh)
+        return r
+
+    def absorbs(n, a):
+        x = a[0]
+        if not _full(n, len(x.shape)):
+            return [()]
+        return [("scale", "prod") if len(x.shape) == 1 else ("scale",)]
+
+    return Fused(fwd, vjp, absorbs=absorbs,
+                 g_absorbs=lambda n: ALL if n.params.get("axis") is None and not n.params.get("keepdims") else frozenset())
+
+
+def _mean_vjp(g, ans, x, axis=None, keepdims=False):
+    n = float(_count(np.shape(x), axis))
+    if type(g) is float and type(x) is np.ndarray and x.dtype.kind == "f":
+        # the seed 1.0 of a gradient: g/n in x's dtype (a cotangent has its primal's dtype), so a
+        # float32 graph stays float32 below; a Python or float64 scalar broadcast for the next
+        # rule would be a float64 array and promote every later array (W3 at float32: 3× slower)
+        return x.dtype.type(g / n)
+    return _keep(div(g, n), np.shape(x), axis, keepdims)
+
+
 sum_p = defprim(
     "sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
     vjp=(lambda g, ans, x, axis=None, keepdims=False: _keep(g, np.shape(x), axis, keepdims),),
     jvp=(lambda t, ans, x, axis=None, keepdims=False: sum(t, axis, keepdims),),
     cost=(1, ((0, PASS),)), local=("1 (broadcast)",),
     sympy=Absent("array reduction: the symbolic side writes sums out (or in matrix form)"),
-    code=_ARRAY_CODE,
+    code={**_ARRAY_CODE, "fused": _fz_reduce(mean=False)},
     cases=_reduction_cases, doc="Σ over axis")
 
 mean_p = defprim(
     "mean", _mean_impl,
-    vjp=(lambda g, ans, x, axis=None, keepdims=False:
-         _keep(div(g, float(_count(np.shape(x), axis))), np.shape(x), axis, keepdims),),
+    vjp=(_mean_vjp,),
     jvp=(lambda t, ans, x, axis=None, keepdims=False: mean(t, axis, keepdims),),
     cost=(1, ((1, NONE),)), local=("1/n (broadcast)",),
     sympy=Absent("array reduction: the symbolic side writes sums out (or in matrix form)"),
-    code=_ARRAY_CODE,
+    code={**_ARRAY_CODE, "fused": _fz_reduce(mean=True)},
     cases=_mean_cases, doc="mean over axis")
 
 
@@ -296,13 +351,29 @@ def _matmul_vjp_b(g, ans, a, b):
     return _matmul_grad(g, a, b, 1)
 
 
+def _fz_matmul(gen, n, a, out):
+    shape, dtype = (a[0].shape[0], a[1].shape[1]), np.result_type(gen.vals[n])
+    return gen.write("np.matmul", [a[0].expr, a[1].expr], shape, dtype, out=out)
+
+
+def _fz_matmul_vjp(gen, n, i, g, a, ans, fresh):  # g @ bᵀ, aᵀ @ g (fresh arrays for returned gradients)
+    G = g.expr if g.shape == ans.shape else f"np.broadcast_to({g.expr}, {ans.shape!r})"
+    shape, args = (a[0].shape, [G, f"{a[1].expr}.T"]) if i == 0 else (a[1].shape, [f"{a[0].expr}.T", G])
+    return gen.write("np.matmul", args, shape, np.result_type(gen.vals[n]), fresh=fresh)
+
+
+def _fz_matmul_2d(n, vals):
+    return np.ndim(vals[n.parents[0]]) == 2 == np.ndim(vals[n.parents[1]])
+
+
 matmul_p = defprim(
     "matmul", _matmul_impl,
     vjp=(_matmul_vjp_a, _matmul_vjp_b),
     jvp=(lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t)),
     cost=(1, ((1, NONE), (1, NONE))), local=("(·) @ {1}ᵀ", "{0}ᵀ @ (·)"),
     sympy=SymPy(lambda a, b: sp.MatMul(a, b)),
-    code=_ARRAY_CODE,
+    code={**_ARRAY_CODE, "fused": Fused(_fz_matmul, _fz_matmul_vjp, supports=_fz_matmul_2d, g_absorbs=frozenset(),
+                                        uses=lambda n: [n.parents[1 - i] for i in (0, 1) if n.parents[i].needs_grad])},
     fresh=(0, 1), cases=_matmul_cases, doc="matrix product")
 
 __all__ = ["sum", "mean", "reshape", "transpose", "broadcast_to", "matmul", "norm_axis"]

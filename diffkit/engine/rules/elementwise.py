@@ -23,6 +23,7 @@ import sympy as sp
 from ... import stable
 from ...functions import relu as sp_relu, sigmoid as sp_sigmoid, softplus as sp_softplus, step as sp_step
 from .. import buffers
+from ..compile.fused import Fused, Ufunc, V, lit
 from ..core import MUL, NONE, PASS, ZERO, Absent, Code, Node, Summed, SymPy, bind, defprim, raw, zero
 
 
@@ -97,12 +98,52 @@ def power(a, b):
     return bind(pow_p, a, b)
 
 
+# -- fused NumPy emitters of the arithmetic (``code["fused"]``, read by compile/codegen.py) --------
+# Each writes the same operations as the primitive's VJP rule below it; ``gen.ew`` folds scalar
+# factors and shifts into lazy values by the entry's ``algebra``.
+def _fz_pass(gen, n, i, g, a, ans, fresh):
+    return gen.hold(g)
+
+
+def _fz_sub(gen, n, i, g, a, ans, fresh):
+    return gen.hold(g) if i == 0 else gen.ew(FUSED_NEG, g)
+
+
+def _fz_mul(gen, n, i, g, a, ans, fresh):
+    return gen.ew(FUSED_MUL, g, a[1 - i])
+
+
+def _fz_div(gen, n, i, g, a, ans, fresh):
+    if i == 0:
+        return gen.ew(FUSED_DIV, g, a[1])
+    t = gen.ew(FUSED_MUL, g, ans)
+    r = gen.ew(FUSED_DIV, t, a[1])
+    gen.drop(t)
+    if r.shape == () or r.lazy or r.buf is None:
+        q = gen.ew(FUSED_NEG, r)  # lazy for arrays: the sign joins the scale
+        gen.drop(r)
+        return q
+    gen.emit(f"np.negative({r.expr}, out={r.expr})")
+    return r
+
+
+def _other_operand(n):  # operand j is read only for the other operand's adjoint
+    return [n.parents[1 - i] for i in (0, 1) if n.parents[i].needs_grad]
+
+
+FUSED_ADD = Ufunc("np.add", _fz_pass, infix="+", algebra="plus")
+FUSED_SUB = Ufunc("np.subtract", _fz_sub, infix="-", algebra="minus")
+FUSED_MUL = Ufunc("np.multiply", _fz_mul, infix="*", algebra="times", uses=_other_operand, uses_absorb=("scale",))
+FUSED_DIV = Ufunc("np.divide", _fz_div, infix="/", algebra="over", uses=lambda n: [n.parents[1], n])
+FUSED_NEG = Ufunc("np.negative", lambda gen, n, i, g, a, ans, fresh: gen.ew(FUSED_NEG, g), algebra="negated")
+
+
 add_p = defprim(
     "add", _cached(np.add), elementwise=True,
     vjp=(lambda g, ans, a, b: g, lambda g, ans, a, b: g),
     jvp=(lambda t, ans, a, b: t, lambda t, ans, a, b: t),
     cost=(1, ((0, PASS), (0, PASS))), local=("1", "1"), sympy=SymPy(lambda a, b: a + b),
-    code={"math": Code("{0} + {1}", ((PASS, None), (PASS, None))),
+    code={"fused": FUSED_ADD, "math": Code("{0} + {1}", ((PASS, None), (PASS, None))),
           "numpy": Code("{0} + {1}", ((PASS, None), (PASS, None)))},
     doc="a + b")
 
@@ -111,7 +152,7 @@ sub_p = defprim(
     vjp=(lambda g, ans, a, b: g, lambda g, ans, a, b: neg(g)),
     jvp=(lambda t, ans, a, b: t, lambda t, ans, a, b: neg(t)),
     cost=(1, ((0, PASS), (1, NONE))), local=("1", "-1"), sympy=SymPy(lambda a, b: a - b),
-    code={"math": Code("{0} - {1}", ((PASS, None), (NONE, "-{g}"))),
+    code={"fused": FUSED_SUB, "math": Code("{0} - {1}", ((PASS, None), (NONE, "-{g}"))),
           "numpy": Code("{0} - {1}", ((PASS, None), (NONE, "-{g}")))},
     doc="a − b")
 
@@ -131,7 +172,7 @@ mul_p = defprim(
     vjp=(lambda g, ans, a, b: _mul_vjp(g, b, ans, a), lambda g, ans, a, b: _mul_vjp(g, a, ans, b)),
     jvp=(lambda t, ans, a, b: mul(t, b), lambda t, ans, a, b: mul(a, t)),
     cost=(1, ((1, MUL), (1, MUL))), local=("{1}", "{0}"), sympy=SymPy(lambda a, b: a * b),
-    code={"math": Code("{0} * {1}", ((MUL, "{1}"), (MUL, "{0}"))),
+    code={"fused": FUSED_MUL, "math": Code("{0} * {1}", ((MUL, "{1}"), (MUL, "{0}"))),
           "numpy": Code("{0} * {1}", ((MUL, "{1}"), (MUL, "{0}")))},
     doc="a · b")
 
@@ -140,7 +181,7 @@ div_p = defprim(
     vjp=(lambda g, ans, a, b: div(g, b), lambda g, ans, a, b: neg(div(mul(g, ans), b))),
     jvp=(lambda t, ans, a, b: div(t, b), lambda t, ans, a, b: neg(div(mul(t, ans), b))),
     cost=(1, ((1, NONE), (3, MUL))), local=("1/{1}", "-{ans}/{1}"), sympy=SymPy(lambda a, b: a / b),
-    code={"math": Code("{0} / {1}", ((NONE, "{g} / {1}"), (NONE, "-({g} * {ans}) / {1}"))),
+    code={"fused": FUSED_DIV, "math": Code("{0} / {1}", ((NONE, "{g} / {1}"), (NONE, "-({g} * {ans}) / {1}"))),
           "numpy": Code("{0} / {1}", ((NONE, "{g} / {1}"), (NONE, "-({g} * {ans}) / {1}")))},
     domain=("real", "real"), doc="a / b")
 
@@ -148,7 +189,7 @@ neg_p = defprim(
     "neg", _cached(np.negative), elementwise=True,
     vjp=(lambda g, ans, a: neg(g),), jvp=(lambda t, ans, a: neg(t),),
     cost=(1, ((1, NONE),)), local=("-1",), sympy=SymPy(lambda a: -a),
-    code={"math": Code("-{0}", ((NONE, "-{g}"),)), "numpy": Code("-{0}", ((NONE, "-{g}"),))},
+    code={"fused": FUSED_NEG, "math": Code("-{0}", ((NONE, "-{g}"),)), "numpy": Code("-{0}", ((NONE, "-{g}"),))},
     doc="−a")
 
 
@@ -209,13 +250,35 @@ def _pow_local(node, i):
     return ("{1}*{0}^({1}-1)", "{ans}*log({0})")[i]
 
 
+def _fz_square_vjp(gen, n, i, g, a, ans, fresh):
+    t = gen.ew(FUSED_MUL, a[0], lit("2.0"))  # lazy: 2·x·g is one pass or a dot product
+    if g.expr == "1.0":
+        return t
+    if t.lazy and g.shape != () and t.shape != g.shape:  # broadcast product: write it once
+        t = gen.force(t, keep_scale=True)
+    if not t.lazy and t.buf is not None and np.broadcast_shapes(t.shape, g.shape) == t.shape:
+        gen.inplace("*", t, g)
+        return t
+    r = gen.ew(FUSED_MUL, t, g)
+    gen.drop(t)
+    return r
+
+
+# fused only as the square (a constant exponent 2), the case of every built-in loss
+FUSED_SQUARE = Fused(lambda gen, n, a, out: gen.ew(FUSED_MUL, a[0], a[0], out=out), _fz_square_vjp,
+                     supports=lambda n, vals: _is_square(n), uses=lambda n: [n.parents[0]], uses_absorb=("scale",),
+                     absorbs=lambda n, a: [("scale",), ()],
+                     cases=lambda rng: [((rng.uniform(0.2, 2.0, shape)[()], 2.0), {}, (1,)) for shape in
+                                        [(), (5,), (3, 4)]])
+
 pow_p = defprim(
     "pow", _pow_impl, elementwise=True,
     vjp=(_pow_vjp_base, lambda g, ans, a, b: mul(g, _dpow_exp(ans, a))),
     jvp=(lambda t, ans, a, b: mul(t, _dpow_base(a, b)), lambda t, ans, a, b: mul(t, _dpow_exp(ans, a))),
     cost=_pow_cost, local=_pow_local, sympy=SymPy(lambda a, b: a ** b),
     # the exponent's VJP has no template (log 0 is handled by the rule): replay calls the rule
-    code={"math": Code(lambda n: "{0} * {0}" if _is_square(n) else "pow({0}, {1})",
+    code={"fused": FUSED_SQUARE,
+          "math": Code(lambda n: "{0} * {0}" if _is_square(n) else "pow({0}, {1})",
                        (lambda n: (MUL, "2.0 * {0}" if _is_square(n) else "{1} * pow({0}, {1} - 1.0)"), None)),
           "numpy": Code(lambda n: "{0} * {0}" if _is_square(n) else "{0} ** {1}",
                         (lambda n: (MUL, "2.0 * {0}" if _is_square(n) else "{1} * np.power({0}, {1} - 1.0)"), None))},
@@ -224,23 +287,60 @@ pow_p = defprim(
 
 # -- elementwise functions ---------------------------------------------------------------------
 def _unary(name: str, impl, d, *, cost: int, local: str, sympy: Any, math: str | None, numpy: str | None,
-           dmath: str | None, dnumpy: str | None, doc: str = "", domain: str = "real"):
+           dmath: str | None, dnumpy: str | None, doc: str = "", domain: str = "real", fused: Fused | None = None):
     """A unary primitive whose VJP is g·d(x, ans) and JVP t·d(x, ans); returns (primitive, op)."""
     code = {"math": Code(math, ((MUL, dmath),)) if math else Absent("no Python-float template"),
             "numpy": Code(numpy, ((MUL, dnumpy),)) if numpy else Absent("no NumPy template")}
+    if fused is not None:
+        code["fused"] = fused
     p = defprim(name, impl, elementwise=True, vjp=(lambda g, ans, x: mul(g, d(x, ans)),),
                 jvp=(lambda t, ans, x: mul(t, d(x, ans)),), cost=(1, ((cost, MUL),)), local=(local,),
                 sympy=sympy, code=code, doc=doc, domain=(domain,))
     return p, (lambda x: bind(p, x))
 
 
+# fused emitters of the unary functions: g·d written with the same operations as ``d`` above
+def _arg0(n):
+    return [n.parents[0]]
+
+
+def _ans(n):
+    return [n]
+
+
+def _fz_times(gen, g, d):
+    r = gen.ew(FUSED_MUL, g, d)
+    gen.drop(d)
+    return r
+
+
+def _fz_sqrt(gen, n, i, g, a, ans, fresh):
+    return _fz_times(gen, g, gen.ew(FUSED_DIV, lit("0.5"), ans))
+
+
+def _fz_cos(gen, n, i, g, a, ans, fresh):
+    r = _fz_times(gen, g, gen.ew(FUSED_SIN, a[0]))
+    q = gen.ew(FUSED_NEG, r)  # lazy for arrays: the sign joins the scale
+    gen.drop(r)
+    return q
+
+
+FUSED_EXP = Ufunc("np.exp", lambda gen, n, i, g, a, ans, fresh: gen.ew(FUSED_MUL, g, ans), uses=_ans)
+FUSED_LOG = Ufunc("np.log", lambda gen, n, i, g, a, ans, fresh: gen.ew(FUSED_DIV, g, a[0]), uses=_arg0)
+FUSED_SQRT = Ufunc("np.sqrt", _fz_sqrt, uses=_ans)
+FUSED_SIN = Ufunc("np.sin", lambda gen, n, i, g, a, ans, fresh: _fz_times(gen, g, gen.ew(FUSED_COS, a[0])), uses=_arg0)
+FUSED_COS = Ufunc("np.cos", _fz_cos, uses=_arg0)
+FUSED_ABS = Ufunc("np.absolute", lambda gen, n, i, g, a, ans, fresh: _fz_times(
+    gen, g, gen.write("np.sign", [a[0].expr], a[0].shape, a[0].dtype)), uses=_arg0)
+
 exp_p, exp = _unary("exp", _cached(np.exp), lambda x, ans: ans, cost=1, local="{ans}", sympy=SymPy(sp.exp, sp.exp),
-                    math="exp({0})", numpy="np.exp({0})", dmath="{ans}", dnumpy="{ans}", doc="eˣ")
+                    math="exp({0})", numpy="np.exp({0})", dmath="{ans}", dnumpy="{ans}", doc="eˣ", fused=FUSED_EXP)
 log_p = defprim(
     "log", _cached(np.log), elementwise=True,
     vjp=(lambda g, ans, x: div(g, x),), jvp=(lambda t, ans, x: div(t, x),),
     cost=(1, ((1, NONE),)), local=("1/{0}",), sympy=SymPy(sp.log, sp.log),
-    code={"math": Code("log({0})", ((NONE, "{g} / {0}"),)), "numpy": Code("np.log({0})", ((NONE, "{g} / {0}"),))},
+    code={"fused": FUSED_LOG, "math": Code("log({0})", ((NONE, "{g} / {0}"),)),
+          "numpy": Code("np.log({0})", ((NONE, "{g} / {0}"),))},
     domain=("positive",), doc="natural logarithm")
 
 
@@ -250,16 +350,17 @@ def log(x):
 
 sqrt_p, sqrt = _unary("sqrt", _cached(np.sqrt), lambda x, ans: div(0.5, ans), cost=2, local="1/(2*{ans})",
                       sympy=SymPy(sp.sqrt), math="sqrt({0})", numpy="np.sqrt({0})", dmath="0.5 / {ans}",
-                      dnumpy="0.5 / {ans}", domain="positive", doc="√x")
+                      dnumpy="0.5 / {ans}", domain="positive", doc="√x", fused=FUSED_SQRT)
 abs_p, absolute = _unary("abs", np.abs, lambda x, ans: sign(x), cost=2, local="sign({0})",
                          sympy=SymPy(sp.Abs, sp.Abs), math="fabs({0})", numpy="np.abs({0})",
                          dmath="(copysign(1.0, {0}) if {0} else 0.0)", dnumpy="np.sign({0})",
-                         doc="|x|; derivative sign(x), 0 at the kink")
+                         doc="|x|; derivative sign(x), 0 at the kink", fused=FUSED_ABS)
 sin_p, sin = _unary("sin", _cached(np.sin), lambda x, ans: cos(x), cost=2, local="cos({0})", sympy=SymPy(sp.sin, sp.sin),
-                    math="sin({0})", numpy="np.sin({0})", dmath="cos({0})", dnumpy="np.cos({0})", doc="sin x")
+                    math="sin({0})", numpy="np.sin({0})", dmath="cos({0})", dnumpy="np.cos({0})", doc="sin x",
+                    fused=FUSED_SIN)
 cos_p, cos = _unary("cos", _cached(np.cos), lambda x, ans: neg(sin(x)), cost=3, local="-sin({0})",
                     sympy=SymPy(sp.cos, sp.cos), math="cos({0})", numpy="np.cos({0})", dmath="-sin({0})",
-                    dnumpy="-np.sin({0})", doc="cos x")
+                    dnumpy="-np.sin({0})", doc="cos x", fused=FUSED_COS)
 softplus_p, softplus = _unary("softplus", stable.softplus, lambda x, ans: sigmoid(x), cost=2, local="sigmoid({0})",
                               sympy=SymPy(sp_softplus, sp_softplus), math="_softplus({0})",
                               numpy="_stable.softplus({0})", dmath="_sig({0})", dnumpy="_stable.sigmoid({0})",
@@ -286,11 +387,45 @@ def _sigmoid_vjp(g, ans, x):
     return mul(g, _dsigmoid(x, ans))
 
 
+_STABLE = "from diffkit import stable as _stable"
+
+
+def _fz_sigmoid(gen, n, a, out):
+    gen.require(_STABLE)  # the one σ formula, writing into a pool buffer
+    return gen.write("_stable.sigmoid", [a[0].expr], a[0].shape, a[0].dtype, out=out)
+
+
+def _fz_sigmoid_vjp(gen, n, i, g, a, ans, fresh):
+    # σ′ by the one formula (stable.sigmoid_prime, in a pool buffer), then ·g in place; a scalar or
+    # lazy scale of g stays a lazy scale of the result
+    t = gen.write("_stable.sigmoid_prime", [a[0].expr, ans.expr], ans.shape, ans.dtype)
+    if ans.shape == ():
+        return _fz_times(gen, g, t)
+    if g.expr == "1.0":
+        return t
+    if g.shape == ():
+        q = gen.scaled(t, "times", g.expr)  # hold the buffer before letting go of t
+        gen.drop(t)
+        return q
+    if g.shape != ans.shape or g.prod is not None or g.offset is not None:
+        g = gen.force(gen.hold(g))
+        gen.inplace("*", t, g)
+        gen.drop(g)
+        return t
+    gen.emit(f"{t.expr} *= {g.expr if g.scale is None else g.base}")
+    if g.scale is None:
+        return t
+    q = gen.scaled(t, "times", g.scale)
+    gen.drop(t)
+    return q
+
+
 sigmoid_p = defprim(
     "sigmoid", _sigmoid_impl, elementwise=True,
     vjp=(_sigmoid_vjp,), jvp=(lambda t, ans, x: mul(t, _dsigmoid(x, ans)),),
     cost=(1, ((3, MUL),)), local=("{ans}*sigmoid(-{0})",), sympy=SymPy(sp_sigmoid, sp_sigmoid),
-    code={"math": Code("_sig({0})", ((MUL, "{ans} * _sig(-{0})"),)),
+    code={"fused": Fused(_fz_sigmoid, _fz_sigmoid_vjp, uses=lambda n: [n.parents[0], n]),
+          "math": Code("_sig({0})", ((MUL, "_sigp({0})"),)),
           "numpy": Code("_stable.sigmoid({0})", ((MUL, "_stable.sigmoid_prime({0}, {ans})"),))},
     doc="σ(x) = 1/(1 + e⁻ˣ); σ′ = σ(x)σ(−x)")
 
@@ -304,11 +439,19 @@ def _tanh_vjp(g, ans, x):
     return mul(g, sub(1.0, mul(ans, ans)))
 
 
+def _fz_tanh_vjp(gen, n, i, g, a, ans, fresh):  # g·(1 − ans²), as the rule
+    t = gen.ew(FUSED_MUL, ans, ans)
+    u = gen.ew(FUSED_SUB, lit("1.0"), t)
+    gen.drop(t)
+    return _fz_times(gen, g, u)
+
+
 tanh_p = defprim(
     "tanh", _cached(np.tanh), elementwise=True,
     vjp=(_tanh_vjp,), jvp=(lambda t, ans, x: mul(t, sub(1.0, mul(ans, ans))),),
     cost=(1, ((3, MUL),)), local=("1-{ans}^2",), sympy=SymPy(sp.tanh, sp.tanh),
-    code={"math": Code("tanh({0})", ((MUL, "1.0 - {ans} * {ans}"),)),
+    code={"fused": Ufunc("np.tanh", _fz_tanh_vjp, uses=_ans),
+          "math": Code("tanh({0})", ((MUL, "1.0 - {ans} * {ans}"),)),
           "numpy": Code("np.tanh({0})", ((MUL, "1.0 - {ans} * {ans}"),))},
     doc="tanh x; tanh′ = 1 − tanh²")
 
@@ -327,11 +470,19 @@ def _relu_vjp(g, ans, x, out=None):
     return where(raw(x) > 0, g, 0.0)
 
 
+def _fz_relu_vjp(gen, n, i, g, a, ans, fresh):  # g·[x > 0]: a multiply by a boolean mask
+    t = gen.tmp()
+    gen.emit(f"{t} = {a[0].expr} > 0")
+    return gen.ew(FUSED_MUL, g, V(t, a[0].shape, np.dtype(bool)))
+
+
 relu_p = defprim(
     "relu", _cached(np.maximum, 0), elementwise=True,
     vjp=(_relu_vjp,), jvp=(lambda t, ans, x: where(raw(x) > 0, t, 0.0),),
     cost=(1, ((2, NONE),)), local=("step({0})",), sympy=SymPy(sp_relu, sp_relu),
-    code={"math": Code("({0} if {0} > 0.0 else 0.0)", ((NONE, "({g} if {0} > 0.0 else 0.0)"),)),
+    code={"fused": Fused(lambda gen, n, a, out: gen.write("np.maximum", [a[0].expr, "0"], a[0].shape, a[0].dtype,
+                                                         out=out), _fz_relu_vjp, uses=_arg0),
+          "math": Code("({0} if {0} > 0.0 else 0.0)", ((NONE, "({g} if {0} > 0.0 else 0.0)"),)),
           "numpy": Code("np.maximum({0}, 0)", ((NONE, "np.where({0} > 0, {g}, 0.0)"),))},
     fresh=(0,), inplace=(0,), doc="max(x, 0); derivative step(x), 0 at the kink")
 
