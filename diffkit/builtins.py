@@ -1,5 +1,5 @@
 """Built-in models, by name: ridge-sigmoid, linear-regression, logistic-regression, mlp, logistic-map,
-and the layer zoo's small models (conv1d, maxpool, avgpool, batchnorm, rnn, attention: diffkit.layer_models).
+and the layer zoo's small models (conv1d, maxpool, avgpool, batchnorm, rnn, attention, residual: diffkit.layer_models).
 
 Every symbol is real (``real=True``), so |x|' = sign(x) and conjugates never appear.
 
@@ -206,7 +206,7 @@ BUILTINS: dict[str, Callable[..., Model]] = {
     "logistic-map": logistic_map,
 }
 
-# The layer zoo's small models: conv1d, maxpool, avgpool, batchnorm, rnn, attention (diffkit.layer_models).
+# The layer zoo's small models: conv1d, maxpool, avgpool, batchnorm, rnn, attention, residual (diffkit.layer_models).
 from .layer_models import LAYER_MODELS  # noqa: E402
 
 BUILTINS.update(LAYER_MODELS)

@@ -429,7 +429,7 @@ DATASET_T = InstanceOf("diffkit.optim.data:Dataset", "a Dataset (from diffkit.op
 #: Built-in model names (kept in step with diffkit.builtins.BUILTINS by a test).
 MODEL_NAMES = ("ridge-sigmoid", "linear-regression", "logistic-regression", "mlp", "logistic-map",
                # the layer zoo's small models (diffkit.layer_models)
-               "conv1d", "maxpool", "avgpool", "batchnorm", "rnn", "attention")
+               "conv1d", "maxpool", "avgpool", "batchnorm", "rnn", "attention", "residual")
 ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "step", "sign", "identity")
 MLP_LOSSES = ("squared", "cross-entropy")
 

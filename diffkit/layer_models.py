@@ -12,6 +12,8 @@ rnn            Elman, 2 hidden units, T steps (``--depth T``, 1..8): h_t = tanh(
                + U h_(t−1) + b), h_0 given
 attention      self-attention over T tokens of width 2 (``--depth T``, 1..3):       ``dk.attention``
                q_i = W_q x_i, …, a_ij = exp(s_ij)/Z_i, o_i = Σ_j a_ij v_j
+residual       a residual block of width 2: h = tanh(W1 x + b1),                    ``dk.residual_block``
+               y = tanh(x + W2 h + b2) (the skip connection from layer l to l + 2)
 =============  ===================================================================  ==================
 
 Each loss is ½‖output − target‖² with the targets as data.  The inputs of conv1d, pooling and batch
@@ -217,6 +219,27 @@ def attention_model(n: int = 2) -> Model:
                           "x": ((1, T, 2), _flat(X)), "y": ((1, T, 2), _flat(Y))}, T=T)
 
 
+def residual_model() -> Model:
+    """A residual block of width 2: h = tanh(W1 x + b1), y = tanh(x + W2 h + b2), L = ½‖y − t‖²
+    (the input x reaches the output twice: through the skip connection and through the inner layer)."""
+    x, t = _vector("x", 2), _vector("t", 2)
+    W1, W2 = _matrix("W1_", 2, 2), _matrix("W2_", 2, 2)  # W1_i_j as the MLP's W⁽¹⁾
+    b1, b2 = ([[sp.Symbol(f"{name}_{i + 1}", **R)] for i in range(2)] for name in ("b1", "b2"))  # b1_1, b1_2
+    h, y = _vector("h", 2), _vector("y", 2)
+    steps = [(h[i], sp.tanh(W1[i][0] * x[0] + W1[i][1] * x[1] + b1[i][0])) for i in range(2)]
+    steps += [(y[i], sp.tanh(x[i] + W2[i][0] * h[0] + W2[i][1] * h[1] + b2[i][0])) for i in range(2)]
+    steps.append((sp.Symbol("L", **R), _half_sq(y, t)))
+    params = _flat(W1) + _flat(b1) + _flat(W2) + _flat(b2) + x
+    defaults = _defaults(params, 9)
+    defaults.update(_defaults(t, 10))
+    return _model("residual", steps, params, t, defaults=defaults,
+                  description="residual block of width 2: h = tanh(W1 x + b1), y = tanh(x + W2 h + b2), "
+                              "L = ½‖y − t‖²",
+                  layer="dk.residual_block(x, W1, b1, W2, b2, activation=dk.tanh)",
+                  arrays={"W1": ((2, 2), _flat(W1)), "b1": ((2,), _flat(b1)), "W2": ((2, 2), _flat(W2)),
+                          "b2": ((2,), _flat(b2)), "x": ((1, 2), x), "t": ((1, 2), t)})
+
+
 def _steps(n: Any, model: str, most: int, what: str = "steps") -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise BadInput(f"{model}: T = {n!r} is not an integer; allowed: T in 1..{most} (--depth T)")
@@ -228,11 +251,11 @@ def _steps(n: Any, model: str, most: int, what: str = "steps") -> int:
 #: The layer models by name (registered into ``diffkit.builtins.BUILTINS``).
 LAYER_MODELS: dict[str, Callable[..., Model]] = {
     "conv1d": conv1d_model, "maxpool": maxpool_model, "avgpool": avgpool_model, "batchnorm": batchnorm_model,
-    "rnn": rnn_model, "attention": attention_model,
+    "rnn": rnn_model, "attention": attention_model, "residual": residual_model,
 }
 #: Options each takes (``--depth`` is T for the RNN and the number of tokens for attention).
 LAYER_MODEL_OPTIONS = {"conv1d": (), "maxpool": (), "avgpool": (), "batchnorm": (), "rnn": ("n",),
-                       "attention": ("n",)}
+                       "attention": ("n",), "residual": ()}
 
 
 def is_layer_model(model: Any) -> bool:
@@ -273,6 +296,8 @@ def _loss_fn(model: Model) -> Callable[..., Any]:
         def att(Wq, Wk, Wv, x, y):
             return half_sq(dk.attention(x @ Wq.T, x @ Wk.T, x @ Wv.T), y)
         return att
+    if layer == "residual":
+        return lambda W1, b1, W2, b2, x, t: half_sq(dk.residual_block(x, W1, b1, W2, b2, activation=dk.tanh), t)
     raise BadInput(f"no engine layer for model {model.name!r}")
 
 

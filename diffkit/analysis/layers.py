@@ -10,7 +10,8 @@ loss; this adds
 * the redundancy the structure causes, counted in the naive partials (every occurrence in the
   expression trees, the convention of :mod:`diffkit.analysis.operation_counts`): the inputs shared
   by sliding windows, the batch mean inside every normalised output, the softmax denominator in
-  every attention weight, the first hidden state inside every later one.
+  every attention weight, the first hidden state inside every later one, the inner layer of a
+  residual block inside both of its outputs.
 
 >>> from diffkit import builtin
 >>> from diffkit.analysis.prepare import prepare
@@ -166,6 +167,14 @@ def _highlights(model, grad: Mapping[str, sp.Expr]) -> list[Highlight]:
     elif layer == "attention":
         h("softmax denominator", inl["Z1"], "Z1 = Σ_j exp(s1_j) is in every attention weight a1_j of token 1")
         h("attention score", inl["s1_1"], "s1_1 = q1·k1/√2, inside Z1, a1_1 and a1_2")
+    elif layer == "residual":
+        h("inner layer", inl["h1"], "h1 = tanh(W⁽¹⁾x + b⁽¹⁾)₁, the inner layer's output: inside both outputs and "
+          "every partial; the tape computes it once")
+        x1 = sp.Symbol("x1", real=True)
+        reads = sum(1 for e in parts if x1 in e.free_symbols)
+        out.append(Highlight("skip connection", None, reads, 0,
+                             "x1 reaches y1 twice, through the skip and through the inner layer: ∂L/∂x1 sums "
+                             "both paths (the tape adds two cotangents)"))
     return out
 
 

@@ -60,6 +60,26 @@ def test_redundancy_names_what_the_structure_shares(comparisons):
     assert h["maxpool"]["window maximum"].count == 4
     assert h["avgpool"]["window residual"].count == 4
     assert h["rnn"]["first hidden state"].count > 50
+    assert h["residual"]["inner layer"].count > 10 and h["residual"]["skip connection"].count == 14
+
+
+@pytest.mark.parametrize("name,inputs", [("rnn", ("x", "h0")), ("attention", ("x",))])
+def test_the_layers_inputs_that_are_data_agree_with_the_symbolic_gradient_too(name, inputs):
+    """Where the model's inputs are data (the RNN's sequence and initial state, attention's tokens),
+    the layer's gradient with respect to them is checked against SymPy's partials as well."""
+    import diffkit.engine as dk
+    from diffkit.layer_models import _loss_fn, layer_arrays
+
+    m = builtin(name)
+    arrays, names = layer_arrays(m), list(m.spec["arrays"])
+    nums = tuple(names.index(k) for k in inputs)
+    grads = dk.grad(_loss_fn(m), nums)(*[arrays[k] for k in names])
+    sub = {sp.Symbol(k, real=True): sp.Float(v, 30) for k, v in m.point().items()}
+    loss = m.loss_expr
+    for k, g in zip(inputs, grads):
+        for s, got in zip(m.spec["arrays"][k][1], np.asarray(g).reshape(-1)):
+            want = float(sp.N(sp.diff(loss, s).xreplace(sub), 30))
+            assert abs(got - want) <= 1e-12 * max(1.0, abs(want)), (k, s)
 
 
 def test_compare_conv1d_at_the_command_line(capsys):
