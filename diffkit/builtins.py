@@ -1,9 +1,10 @@
-"""Built-in models, by name: ridge-sigmoid, linear-regression, logistic-regression, mlp, logistic-map.
+"""Built-in models, by name: ridge-sigmoid, linear-regression, logistic-regression, mlp, logistic-map,
+and the layer zoo's small models (conv1d, maxpool, avgpool, batchnorm, rnn, attention, residual: diffkit.layer_models).
 
 Every symbol is real (``real=True``), so |x|' = sign(x) and conjugates never appear.
 
->>> sorted(BUILTINS)
-['linear-regression', 'logistic-map', 'logistic-regression', 'mlp', 'ridge-sigmoid']
+>>> sorted(BUILTINS)[:6]
+['attention', 'avgpool', 'batchnorm', 'conv1d', 'linear-regression', 'logistic-map']
 >>> builtin("logistic-map", n=3).loss
 16*x*(1 - x)*(-4*x*(1 - x) + 1)
 """
@@ -204,6 +205,11 @@ BUILTINS: dict[str, Callable[..., Model]] = {
     "mlp": mlp,
     "logistic-map": logistic_map,
 }
+
+# The layer zoo's small models: conv1d, maxpool, avgpool, batchnorm, rnn, attention, residual (diffkit.layer_models).
+from .layer_models import LAYER_MODELS  # noqa: E402
+
+BUILTINS.update(LAYER_MODELS)
 
 
 def builtin(name: str, **options) -> Model:

@@ -427,7 +427,9 @@ MODEL_T = InstanceOf("diffkit.model:Model", "a Model (from diffkit.builtin or di
 DATASET_T = InstanceOf("diffkit.optim.data:Dataset", "a Dataset (from diffkit.optim.make_data or load_csv)")
 
 #: Built-in model names (kept in step with diffkit.builtins.BUILTINS by a test).
-MODEL_NAMES = ("ridge-sigmoid", "linear-regression", "logistic-regression", "mlp", "logistic-map")
+MODEL_NAMES = ("ridge-sigmoid", "linear-regression", "logistic-regression", "mlp", "logistic-map",
+               # the layer zoo's small models (diffkit.layer_models)
+               "conv1d", "maxpool", "avgpool", "batchnorm", "rnn", "attention", "residual")
 ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "step", "sign", "identity")
 MLP_LOSSES = ("squared", "cross-entropy")
 
@@ -438,7 +440,8 @@ MODEL = Param("model", MODEL_T, "The model.")
 MODEL_NAME = Param("name", (Options(MODEL_NAMES), None), "Built-in model.", flag="MODEL")
 EXPR = Param("expr", (Text(MAX_OPTION_CHARS, 1), None), "A loss expression instead of a built-in model.",
              flag="--expr")
-DEPTH = Param("n", Interval(int, 1, 64), "logistic-map: depth n.", flag="--depth")
+DEPTH = Param("n", Interval(int, 1, 64), "logistic-map: depth n; rnn: steps T (1..8); attention: tokens (1..3).",
+              flag="--depth")
 DIM = Param("d", Interval(int, 1, 1000), "linear/logistic-regression: number of features d.", flag="--dim")
 LAYER_WIDTH = Interval(int, 1, 100_000)
 SIZES = Param("sizes", Seq(LAYER_WIDTH, 2, 21, what="widths"), "mlp: widths, input first, e.g. (2, 3, 1).",

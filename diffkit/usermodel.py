@@ -77,6 +77,7 @@ OPTION_FLAGS = {"n": "--depth", "d": "--dim", "sizes": "--sizes", "activations":
 #: Which options each built-in model takes.
 MODEL_OPTIONS = {"logistic-map": ("n",), "linear-regression": ("d",), "logistic-regression": ("d",),
                  "mlp": ("sizes", "activations", "loss"), "ridge-sigmoid": ()}
+MODEL_OPTIONS.update(__import__("diffkit.layer_models", fromlist=["LAYER_MODEL_OPTIONS"]).LAYER_MODEL_OPTIONS)
 
 
 def _opt(k: str) -> str:

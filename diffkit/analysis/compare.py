@@ -65,11 +65,12 @@ class Comparison:
     forward_mode: dict[str, Any] = field(default_factory=dict)
     numeric_warnings: tuple[NumericWarning, ...] = ()
     prepared: Prepared | None = None
+    layer: Any = None                         # a layer model's engine layer, an MLP's layer-wise listing
 
     @property
     def ok(self) -> bool:
         """The agreement verdict: ``False`` means a gradient source disagrees (``compare`` exits 1)."""
-        return self.agreement.ok
+        return self.agreement.ok and (self.layer is None or self.layer.ok)
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON of ``diffkit compare --json``.
@@ -91,7 +92,11 @@ class Comparison:
         * ``forward_mode``: {direction, jvp, reverse, abs_error, rel_error, ok,
           full_gradient: {jvps, vjps, ops_by_jvps, ops_by_vjp}};
         * ``derivative``: form → the ``derive --json`` object; ``backprop``: the listing;
-          ``lint``: findings; ``numeric_warnings``: [{source, message, category, count}].
+          ``lint``: findings; ``numeric_warnings``: [{source, message, category, count}];
+        * ``layer``: for a layer model (conv1d, maxpool, …) the engine's layer beside the symbolic
+          gradient (:class:`diffkit.analysis.layers.LayerComparison`); for an MLP the matrix backprop
+          equations, layer by layer, checked against the engine
+          (:class:`diffkit.analysis.layer_listing.LayerListing`); else ``null``.
         """
         a = self.agreement
         grads = {src: (dict(a.gradients[src]) if src in a.gradients else None) for src in SOURCES}
@@ -120,6 +125,7 @@ class Comparison:
             "backprop": self.listing.to_dict(),
             "lint": [f.to_dict() for f in self.lint],
             "numeric_warnings": [w.to_dict() for w in self.numeric_warnings],
+            "layer": None if self.layer is None else self.layer.to_dict(),
         }
 
     def _repr_html_(self):  # notebooks: the rendering lives in diffkit.display
@@ -210,11 +216,14 @@ def compare(model: Model, point: Mapping[str, float] | None = None, *, points: i
             findings = lint([model.loss_expr, *grad.values()])
             findings += [f for f in lint([expanded.loss, *expanded.gradient.values()]) if f not in findings]
         listing = backprop_listing(model, pt)
+        with rec.source("layer"):
+            from .layers import layer_comparison, mlp_layers
+            layer = layer_comparison(prep, points=points, seed=seed) or mlp_layers(prep, agree.gradients["reverse"])
     return Comparison(
         model=model, point=pt, value=agree.value, derivations=prep.derivations, agreement=agree,
         redundancy=tuple(redundancy(grad)), redundancy_expanded=tuple(redundancy(grad, expanded=True)),
         ops=ops, listing=listing, lint=tuple(findings), graph=graph, representations=reps,
-        forward_mode=fm, numeric_warnings=tuple(rec.findings()), prepared=prep,
+        forward_mode=fm, numeric_warnings=tuple(rec.findings()), prepared=prep, layer=layer,
     )
 
 

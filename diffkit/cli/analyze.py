@@ -75,12 +75,16 @@ def _print_comparison(c, *, wide: bool = False) -> None:
     m = c.model
     d = c.derivations["lecture"].rendered("pretty")
     digits = 17 if wide else 10
+    from ..symbolic.readable import readable  # long closed forms: size and op count, not hairlines
+    hint = "see --json" + (", or derive --form matrix" if (m.spec or {}).get("kind") == "mlp" else "")
+    lec = c.derivations["lecture"]
+    short = (lambda text, expr: text) if wide else (lambda text, expr: readable(text, expr, hint=hint))
     echo_fit(f"{m.name}: {m.description or m.source}")
-    echo_fit(f"L = {d['loss']}")
+    echo_fit(f"L = {short(d['loss'], lec.loss)}")
     echo_fit("at " + ", ".join(f"{k} = {_g(v, 6)}" for k, v in c.point.items()) + f"   →   L = {_g(c.value)}")
     typer.echo()
     for p, e in d["gradient"].items():
-        echo_fit(f"∂L/∂{p} = {e}")
+        echo_fit(f"∂L/∂{p} = {short(e, lec.gradient[p])}")
     typer.echo()
 
     a = c.agreement
@@ -109,6 +113,9 @@ def _print_comparison(c, *, wide: bool = False) -> None:
         echo_fit(f"Kink at this point: {', '.join(a.kink_sites)} — one-sided derivatives differ; "
                  "tools disagree by convention here, this is not a failure.")
     typer.echo()
+    if c.layer is not None and hasattr(c.layer, "highlights"):  # a layer model: the engine's layer
+        from .layers import print_layer_section
+        print_layer_section(c.layer, wide=wide)
 
     typer.echo("Recomputed by the naive symbolic gradient (σ, σ′ as primitives)")
     rows = [(rep.pretty, f"×{rep.count}", str(rep.ops), "" if rep.inside is None else _pretty(rep.inside))
@@ -199,6 +206,8 @@ def _pretty(e) -> str:
 def backprop_cmd(
     opts: ModelOptions,
     latex: Annotated[bool, typer.Option("--latex", help="Print LaTeX instead of Unicode text.")] = False,
+    layers: Annotated[bool, typer.Option(
+        "--layers", help="mlp: one line per layer in matrix form (δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ σ′(a⁽ˡ⁾)), with shapes.")] = False,
     json_out: JsonOpt = False, wide: WideOpt = False,
 ) -> None:
     """The step-by-step BACKWARD listing with values, as in the lecture.
@@ -210,10 +219,17 @@ def backprop_cmd(
       diffkit backprop --at w=1,b=0 --latex
 
       diffkit backprop logistic-map --depth 3
+
+      diffkit backprop mlp --sizes 2,3,3,1 --layers
     """
     from ..analysis.listing import backprop_listing
+    from .layers import print_layer_listing, refuse_scalar_listing_of_a_wide_mlp
 
     m, point = _model(opts)
+    if layers:
+        print_layer_listing(m, point, latex=latex, json_out=json_out)
+        return
+    refuse_scalar_listing_of_a_wide_mlp(m)
     lst = backprop_listing(m, point)
     if json_out:
         emit_json(lst.to_dict(), "backprop")
@@ -283,9 +299,14 @@ def swell_cmd(
     backend: Annotated[str, typer.Option(
         "--backend", help="Symbolic backend of the tree columns: sympy, or symengine (optional, faster).")] = "sympy",
     timing: Annotated[bool, typer.Option("--timing", help="Add the seconds of each row's symbolic column.")] = False,
+    swell_model: Annotated[str, typer.Option(
+        "--model", help="logistic-map, or rnn: an Elman RNN unrolled over T = 1..--max-n steps (at most 8).")
+    ] = "logistic-map",
     json_out: JsonOpt = False, wide: WideOpt = False,
 ) -> None:
     """Expression swell on the logistic map l_{n+1} = 4 l_n (1 − l_n) (Baydin et al. 2018, Table 1).
+
+    With --model rnn: the recurrent analogue, an RNN over T steps (naive symbolic against the tape).
 
     The derivative d l_n/dx in five representations: the tree (sympy.diff), the tree after
     sympy.cse, symbolic differentiation on the DAG, the engine's reverse tape and its forward
@@ -299,6 +320,8 @@ def swell_cmd(
 
       diffkit swell --max-n 10 --json
 
+      diffkit swell --model rnn
+
     JSON (every key always present): ``rows`` — one per n with ``n``, ``ops_function``,
     ``ops_naive``, ``ops_expanded``, ``ops_cse``, ``ops_dag``, ``ops_dag_flat``,
     ``ops_tape_forward``, ``ops_tape_backward``, ``ops_forward_primal``, ``ops_forward_tangent``,
@@ -308,6 +331,11 @@ def swell_cmd(
     from ..analysis.operation_counts import CONVENTION
     from ..analysis.swell import baydin_rows, growth, swell_table
 
+    if swell_model not in ("logistic-map", "rnn"):
+        raise BadInput(f"--model {swell_model!r} is not a swell model; allowed: logistic-map, rnn")
+    if swell_model == "rnn":
+        from .layers import print_rnn_swell
+        return print_rnn_swell(max_n, json_out=json_out, wide=wide)
     rows = swell_table(max_n, backend=backend)
     fits = growth(rows)
     if json_out:

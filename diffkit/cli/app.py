@@ -290,7 +290,8 @@ def _names(text, label):
 
 
 ModelArg = Annotated[Optional[str], typer.Argument(
-    help="Built-in model: ridge-sigmoid (default), linear-regression, logistic-regression, mlp, logistic-map.",
+    help="Built-in model: ridge-sigmoid (default), linear-regression, logistic-regression, mlp, logistic-map; "
+         "the layer zoo: conv1d, maxpool, avgpool, batchnorm, rnn, attention, residual.",
     show_default=False)]
 ExprOpt = Annotated[Optional[str], option(
     C.EXPR, help="A loss expression instead of a built-in model, e.g. '0.5*(y - sigmoid(w*x + b))**2 + lam*w**2' "

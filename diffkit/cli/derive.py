@@ -45,10 +45,17 @@ def derive_cmd(
         return
     style = "latex" if latex else "pretty"
     r = d.rendered(style)
+    from ..symbolic.readable import readable  # long closed forms: size and op count, not hairlines
+    hint = "see --json" + (", or --form matrix" if m.spec.get("kind") == "mlp" else ", or --form cse")
+    if form != "matrix" and not wide:
+        if r["loss"] is not None:
+            r["loss"] = readable(r["loss"], d.loss, hint=hint)
+        r["gradient"] = {p: readable(e, d.gradient[p], hint=hint) for p, e in r["gradient"].items()}
 
     def out(line: str) -> None:  # a long expression wraps at the terminal's width (not with --wide)
         echo_fit(line, width=10**9 if wide else None)
-    lhs = m.matrix.wrt.name if form == "matrix" else None
+    lhs = form == "matrix"
+    named = getattr(d, "lhs", None)  # the MLP's matrix form names its own left-hand sides (∂L/∂W⁽¹⁾)
     out(f"# {m.name}: {m.description or m.source}" + (f"  [{form} form]" if form != "lecture" else ""))
     for note in d.notes:
         out(f"# {note}")
@@ -60,7 +67,9 @@ def derive_cmd(
     if r["replacements"]:
         typer.echo("")
     for p, e in r["gradient"].items():
-        if latex:
+        if callable(named):
+            head = named(p, style)
+        elif latex:
             head = r"\nabla_{%s} L" % p if lhs else r"\frac{\partial L}{\partial %s}" % render.latex(m.symbol(p))
         else:
             head = f"∇_{p} L" if lhs else f"∂L/∂{render.pretty(m.symbol(p))}"

@@ -56,7 +56,7 @@ def report_cmd(
                                                                        "plot; the files are byte-identical per input).")] = True,
     sections: Annotated[Optional[str], typer.Option(
         "--sections", help="Only these sections, comma-separated: model, gradients, backprop, counts, agreement, "
-                           "swell, study (default: all).")] = None,
+                           "layers, swell, study (default: all).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Write a self-contained HTML report and a PDF with the same content.

@@ -56,7 +56,8 @@ from ..errors import BadInput
 from .core import Node
 from .rules.array import matmul, mean, reshape, transpose
 from .rules.elementwise import add, div, mul, relu, sqrt, sub, tanh, where
-from .rules.layers import batch_normalize, max_pool2d, pair, take, unfold, window_shape
+from .rules.indexing import getitem
+from .rules.layers import batch_normalize, max_pool2d, pair, unfold, window_shape
 from .rules.losses import softmax
 
 __all__ = ["dense", "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm",
@@ -299,7 +300,7 @@ def elman_rnn(xs: Any, h0: Any, W_xh: Any, W_hh: Any, b: Any, *, activation: Cal
     whh_t = transpose(W_hh)
     h, out = h0, []
     for t in range(T):
-        h = act(add(take(u, t, axis=1), matmul(h, whh_t)))
+        h = act(add(getitem(u, (slice(None), t)), matmul(h, whh_t)))  # u[:, t]
         out.append(h)
     return out
 

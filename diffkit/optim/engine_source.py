@@ -45,6 +45,8 @@ class EngineGradient:
         self._feat = [s.name for s in model.data if s.name != tgt]
         self._tgt = tgt
         graph = dk.from_model(model)
+        counts = graph.op_counts()  # one sample's forward and backward tape (diffkit.engine.opcount)
+        self._per_sample_ops = int(counts["forward"]) + int(counts["backward"])
         self._graph = dk.Graph(dk.sum(graph.output), name=f"{model.name} (batch sum)")
         leaves = {n.name for n in self._graph.nodes if n.kind in ("param", "input")}
         self._hyper = {s.name: model.defaults[s.name] for s in model.hyper if s.name in leaves}
@@ -62,3 +64,9 @@ class EngineGradient:
         point.update(self._hyper)
         grads = self._graph.gradient(point)
         return np.array([float(np.sum(grads[p])) if p in grads else 0.0 for p in self.model.wrt])
+
+    def flops(self, batch: int) -> int:
+        """Operations of one forward and one reverse sweep for ``batch`` samples: the per-sample tape's
+        count (:mod:`diffkit.engine.opcount`) times the batch, so the flops axis of an engine run is
+        measured on the engine's own tape."""
+        return self._per_sample_ops * int(batch)

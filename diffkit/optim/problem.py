@@ -14,6 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
+
 from ..errors import BadInput
 
 SYNTHETIC = ("linear-regression", "logistic-regression")
@@ -65,7 +67,9 @@ def build_model(model: str, ds, *, sizes, activations, mlp_loss, intercept: bool
         return m, ds
     if sizes is not None or activations is not None or mlp_loss is not None:
         raise BadInput(f"--sizes/--activations/--mlp-loss apply to the mlp model, not {model!r}")
-    if model in _CLASSIFIERS:
+    if model == "ridge-sigmoid" and ds.labels is None and not np.all(ds.y == np.round(ds.y)):
+        pass  # the lecture's neuron is a squared-error fit: real targets stay a regression (no accuracy)
+    elif model in _CLASSIFIERS:
         ds = as_classes(ds, binary=True)
     if model == "ridge-sigmoid":
         if ds.d != 1:

@@ -453,10 +453,13 @@ def build_document(comparison, study, swell_rows: Sequence, baydin: Sequence[dic
     ``sections``: the section ids to include, in report order (default: all whose inputs exist).
     """
     m = comparison.model
+    from .layers import layer_section
+
     builders = {
         "model": lambda: model_section(comparison), "gradients": lambda: gradients_section(comparison),
         "backprop": lambda: listing_section(comparison), "counts": lambda: counts_section(comparison),
         "agreement": lambda: agreement_section(comparison),
+        "layers": lambda: layer_section(comparison),  # MLPs and the layer zoo's models (diffkit.report.layers)
         "swell": lambda: swell_section(swell_rows, baydin) if swell_rows else None,
         "study": lambda: (study_section(study, own_model=study.model == m.name)
                           if study is not None else None),

@@ -32,6 +32,7 @@ SECTIONS = {
     "backprop": "the FORWARD/BACKWARD listing (Comparison)",
     "counts": "redundancy and operation counts (Comparison)",
     "agreement": "symbolic vs reverse mode vs finite differences vs complex step (Comparison)",
+    "layers": "the network layer by layer, for an MLP or a layer model (Comparison.layer)",
     "swell": "expression swell on the logistic map (swell rows)",
     "study": "GD vs SGD convergence and cost (StudyResult)",
 }

@@ -127,9 +127,12 @@ def derive(model: Model, *, form: str = "lecture", grad: dict[str, sp.Expr] | No
         raise BadInput(f"unknown form {form!r}; allowed: {', '.join(FORMS)}")
     if form == "matrix":
         mf = model.matrix
+        if mf is None and (getattr(model, "spec", None) or {}).get("kind") == "mlp":
+            from .backprop_matrix import matrix_derivation  # the backprop equations, layer by layer
+            return matrix_derivation(model)
         if mf is None:
             raise BadInput(f"model {model.name!r} has no matrix form; models with one: "
-                           "linear-regression, logistic-regression")
+                           "linear-regression, logistic-regression, mlp")
         return Derivation(model, form, {mf.wrt.name: mf.gradient}, loss=mf.loss,
                           notes=(mf.description,) if mf.description else ())
     loss = model.loss_expr

@@ -78,8 +78,24 @@ class _Apply(MatrixExpr):
     _pythoncode = _numpycode
 
 
+def np_heaviside(z, h0=0.5):
+    """SymPy's Heaviside (½ at 0 unless given): printed as a call, not rewritten to a Piecewise."""
+    return np.heaviside(np.real(z), h0)
+
+
+NUMPY_FUNCTIONS["heaviside"] = np_heaviside
+_HEAVISIDE = sp.Function("heaviside", real=True)
+
+
 def printable(expr: sp.Basic) -> sp.Basic:
-    """``expr`` with elementwise applications rewritten so :func:`to_numpy` can print them."""
+    """``expr`` with elementwise applications rewritten so :func:`to_numpy` can print them.
+
+    Heaviside becomes a plain call: SymPy's printer would rewrite Heaviside(a − Max(b, c, d)) (the
+    derivative of a max) into a Piecewise through ``simplify_logic``, about 0.7 s per term.
+    """
+    if isinstance(expr, sp.Basic) and expr.has(sp.Heaviside):
+        expr = expr.replace(lambda e: isinstance(e, sp.Heaviside), lambda e: _HEAVISIDE(*e.args))
+
     def swap(a):
         fn = a.function
         body = getattr(fn, "expr", None)

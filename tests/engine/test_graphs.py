@@ -167,3 +167,17 @@ def test_jacobian_and_hessian_through_the_surface():
     H = dk.hessian(lambda x: dk.sum(dk.einsum("i,j->ij", x, x) ** 2))(x)
     assert np.allclose(H, 4 * np.sum(x * x) * np.eye(3) + 8 * np.outer(x, x), rtol=1e-13, atol=0)
     check_one(lambda x: dk.grad(lambda y: dk.prod(y) * dk.var(y))(x), x, order=2)
+
+
+def test_forward_over_forward_and_mixed_tangents():
+    # jvp inside jvp: the second directional derivative, and mixed partials with a closure
+    f = lambda x: dk.sin(x) * x  # noqa: E731
+    inner = lambda x: dk.jvp(f, (x,), (1.0,))[1]  # noqa: E731
+    _, d2 = dk.jvp(inner, (0.7,), (1.0,))
+    assert abs(float(d2) - (2 * np.cos(0.7) - 0.7 * np.sin(0.7))) < 1e-14
+    # d/dy of the x-directional derivative of x**2 * y**3 closed over y: 6 x y**2
+    mixed = lambda y: dk.jvp(lambda x: x**2 * y**3, (1.5,), (1.0,))[1]  # noqa: E731
+    _, dxy = dk.jvp(mixed, (0.4,), (1.0,))
+    assert abs(float(dxy) - 6 * 1.5 * 0.4**2) < 1e-13
+    # and reverse over forward agrees
+    assert abs(float(dk.grad(mixed)(0.4)) - 6 * 1.5 * 0.4**2) < 1e-13

@@ -143,7 +143,11 @@ def test_sections_option_in_the_cli(tmp_path, capsys, monkeypatch):
 
 
 def test_every_section_name_is_documented():
-    assert list(SECTIONS) == ["model", "gradients", "backprop", "counts", "agreement", "swell", "study"]
+    assert list(SECTIONS) == ["model", "gradients", "backprop", "counts", "agreement", "layers", "swell", "study"]
+    import typing
+    from diffkit.cli.report import report_cmd
+    help_text = typing.get_type_hints(report_cmd, include_extras=True)["sections"].__metadata__[0].help
+    assert [name for name in SECTIONS if name not in help_text] == []  # --help names every section
 
 
 @pytest.mark.parametrize("which", ["report", "mlp_report"])

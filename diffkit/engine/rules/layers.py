@@ -15,10 +15,6 @@ the pieces a composition cannot express, or only slowly:
   in training mode).  Its Jacobian is symmetric, invstd·(I − 11ᵀ/n − x̂x̂ᵀ/n), so the VJP and the
   JVP are the same closed form.  Written as a composition it would be ten primitives whose
   backward pass sweeps the array about twenty times; the closed form sweeps it five times.
-* ``take`` / ``put`` — one index along an axis, and its transpose (an array of zeros with g
-  placed at that index).  The RNN reads step t of a sequence with it.  (Until the engine's
-  general indexing lands; then ``x[:, t]`` replaces it.)
-
 Every rule is written with the engine's operations, so that ``hessian``, ``hvp`` and nested
 ``grad`` work through the layers.  On plain arrays, rules call NumPy directly where that saves
 temporaries (the same arithmetic).
@@ -360,58 +356,4 @@ batch_norm_p = defprim(
     doc="(x − mean)/sqrt(var + eps) over the batch axes; symmetric Jacobian, one closed form for VJP and JVP")
 
 
-# -- take / put: one index along an axis ------------------------------------------------------------
-def _index(ndim: int, axis: int, i: int) -> tuple:
-    return (slice(None),) * axis + (i,)
-
-
-def _put_impl(g, index, axis, size):
-    g = np.asarray(g)
-    shape = g.shape[:axis] + (size,) + g.shape[axis:]
-    out = np.zeros(shape, g.dtype)
-    out[_index(len(shape), axis, index)] = g
-    return out
-
-
-def take(x: Any, index: int, axis: int = 0) -> Any:
-    """``x`` at ``index`` along ``axis`` (the axis dropped), e.g. step t of a sequence."""
-    shape = np.shape(_leaf(x))
-    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -len(shape) <= axis < len(shape):
-        raise BadInput(f"take: axis {axis!r} is out of range for an array of shape {shape}")
-    axis = int(axis) % len(shape)
-    if not isinstance(index, (int, np.integer)) or isinstance(index, bool) or not -shape[axis] <= index < shape[axis]:
-        raise BadInput(f"take: index {index!r} is out of range for axis {axis} of length {shape[axis]}")
-    return bind(take_p, x, index=int(index) % shape[axis], axis=axis)
-
-
-def put(g: Any, index: int, axis: int, size: int) -> Any:
-    """The transpose of :func:`take`: zeros with ``g`` at ``index`` along a new axis of length ``size``."""
-    return bind(put_p, g, index=int(index), axis=int(axis), size=int(size))
-
-
-def _take_cases(rng):
-    return [((rng.normal(size=(2, 3, 4)),), {"index": 1, "axis": 1}), ((rng.normal(size=(3,)),), {"index": 2, "axis": 0}),
-            ((rng.normal(size=(2, 5)),), {"index": 0, "axis": 0})]
-
-
-def _put_cases(rng):
-    return [((rng.normal(size=(2, 4)),), {"index": 1, "axis": 1, "size": 3}),
-            ((np.float64(rng.normal()),), {"index": 2, "axis": 0, "size": 3}),
-            ((rng.normal(size=(5,)),), {"index": 0, "axis": 0, "size": 2})]
-
-
-take_p = defprim(
-    "take", lambda x, index, axis: np.asarray(x)[_index(np.ndim(x), axis, index)],
-    vjp=(lambda g, ans, x, index, axis: put(g, index, axis, np.shape(x)[axis]),),
-    jvp=(lambda t, ans, x, index, axis: take(t, index, axis),),
-    cost=(1, ((1, NONE),)), local=("put back at index",), sympy=Absent("array primitive"), code=_ARRAY_CODE,
-    cases=_take_cases, doc="one index along an axis")
-
-put_p = defprim(
-    "put", _put_impl,
-    vjp=(lambda g, ans, x, index, axis, size: take(g, index, axis),),
-    jvp=(lambda t, ans, x, index, axis, size: put(t, index, axis, size),),
-    cost=(1, ((1, NONE),)), local=("take at index",), sympy=Absent("array primitive"), code=_ARRAY_CODE,
-    cases=_put_cases, doc="zeros with the argument at one index of a new axis (the transpose of take)")
-
-__all__ = ["unfold", "fold", "max_pool2d", "batch_normalize", "take", "put", "pair", "window_shape"]
+__all__ = ["unfold", "fold", "max_pool2d", "batch_normalize", "pair", "window_shape"]
