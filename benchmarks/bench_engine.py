@@ -1,16 +1,21 @@
 """Engine benchmarks W1–W3 against hand-written code, SymPy lambdify and peers when installed.
 
     python benchmarks/bench_engine.py [--json PATH] [--quick] [--only W2 [W3_f64 ...]] [--threads N]
+                                      [--clock {wall,cpu}] [--repeats R]
 
 W1  ridge-sigmoid gradient at one point (µs per call); hand = Python floats with ``math``.
 W2  the same loss averaged over 10⁶ points (ms); hand = NumPy.
 W3  MLP 784-256-256-10, ReLU, softmax cross-entropy, batch 128, forward+backward (ms), f32 and f64.
 
-Every implementation is warmed up first; each repeat times the hand version and every other one
-back to back, and ``ratio`` is the median over repeats of impl_time / hand_time of that repeat.
+Every implementation is warmed up first, for as many calls as fill one timing's budget (that many
+calls make one timing of it); each repeat times the hand version and every other one back to back,
+and ``ratio`` is the median over repeats of impl_time / hand_time of that repeat.
 ``--threads N`` limits the BLAS threads (threadpoolctl) of every implementation alike: on a shared
 machine a multi-threaded BLAS competing with other processes makes the matrix products of W3 vary
-tenfold from one repeat to the next.  The load average is printed with the table.
+tenfold from one repeat to the next.  ``--clock cpu`` (with ``--threads 1``) times with this
+thread's CPU time instead of the wall clock: time the scheduler gives to other processes is not
+counted, page faults and everything the implementation itself does are.  The load average, the
+clock and the thread count are printed with the table.
 """
 
 from __future__ import annotations
@@ -37,26 +42,41 @@ from diffkit.symbolic import to_numpy  # noqa: E402
 W0, B0, X0, Y0, LAM0 = 0.5, -0.3, 1.7, 1.0, 0.1
 
 
+#: The clock timings are taken with: the wall clock, or this thread's CPU time (``--clock cpu``).
+CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
+_clock = [CLOCKS["wall"]]
+
+
 def _time(fn: Callable[[], object], inner: int) -> float:
-    t0 = time.perf_counter()
+    clock = _clock[0]
+    t0 = clock()
     for _ in range(inner):
         fn()
-    return (time.perf_counter() - t0) / inner
+    return (clock() - t0) / inner
 
 
-def run(impls: dict[str, Callable[[], object]], *, repeats: int, inner: int) -> dict:
-    for fn in impls.values():  # warm-up
-        for _ in range(max(1, inner // 5)):
-            fn()
+def _warm(fn: Callable[[], object], budget: float) -> int:
+    """Call ``fn`` (at least 3 times) until ``budget`` seconds have passed; that many calls fill one timing."""
+    clock, n = _clock[0], 0
+    t0 = clock()
+    while n < 3 or clock() - t0 < budget:
+        fn()
+        n += 1
+    return max(1, round(n * budget / (clock() - t0)))
+
+
+def run(impls: dict[str, Callable[[], object]], *, repeats: int, budget: float) -> dict:
+    """Median time per call of each implementation, and its median ratio to ``hand`` (same repeat)."""
+    inner = {k: _warm(fn, budget) for k, fn in impls.items()}
     times: dict[str, list[float]] = {k: [] for k in impls}
     ratios: dict[str, list[float]] = {k: [] for k in impls}
     for _ in range(repeats):
-        hand = _time(impls["hand"], inner)
+        hand = _time(impls["hand"], inner["hand"])
         times["hand"].append(hand)
         for k, fn in impls.items():
             if k == "hand":
                 continue
-            t = _time(fn, inner)
+            t = _time(fn, inner[k])
             times[k].append(t)
             ratios[k].append(t / hand)
     out = {"hand": {"median_s": statistics.median(times["hand"])}}
@@ -317,26 +337,36 @@ def main(argv: list[str] | None = None) -> int:
                     help="run only these workloads (W3 = both dtypes); default: all")
     ap.add_argument("--threads", type=int, default=None,
                     help="limit BLAS threads to N for every implementation (default: NumPy's own)")
+    ap.add_argument("--clock", choices=tuple(CLOCKS), default="wall",
+                    help="time with the wall clock (default) or this thread's CPU time (needs --threads 1)")
+    ap.add_argument("--repeats", type=int, default=None, help="repeats per workload (default 31; --quick: 3)")
     a = ap.parse_args(argv)
     if a.threads is not None:
         if a.threads < 1:
             ap.error(f"--threads must be at least 1, got {a.threads}")
         from threadpoolctl import threadpool_limits
         limit = threadpool_limits(a.threads)  # noqa: F841 - kept for the whole run
-    reps = 3 if a.quick else 15
+    if a.clock == "cpu" and a.threads != 1:
+        ap.error("--clock cpu needs --threads 1 (the CPU time of other BLAS threads is not this thread's)")
+    if a.repeats is not None and a.repeats < 1:
+        ap.error(f"--repeats must be at least 1, got {a.repeats}")
+    _clock[0] = CLOCKS[a.clock]
+    reps = a.repeats or (3 if a.quick else 31)
+    s = 0.2 if a.quick else 1.0  # seconds per timing, scaled
     check_agreement()
     workloads = {
-        "W1": lambda: run(w1_impls(), repeats=reps, inner=2000 if a.quick else 20000),
-        "W2": lambda: run(w2_impls(100_000 if a.quick else 1_000_000), repeats=reps, inner=2 if a.quick else 5),
-        "W3_f32": lambda: run(w3_impls(np.float32), repeats=reps, inner=5 if a.quick else 20),
-        "W3_f64": lambda: run(w3_impls(np.float64), repeats=reps, inner=5 if a.quick else 20),
+        "W1": lambda: run(w1_impls(), repeats=reps, budget=0.02 * s),
+        "W2": lambda: run(w2_impls(100_000 if a.quick else 1_000_000), repeats=reps, budget=0.1 * s),
+        "W3_f32": lambda: run(w3_impls(np.float32), repeats=reps, budget=0.06 * s),
+        "W3_f64": lambda: run(w3_impls(np.float64), repeats=reps, budget=0.06 * s),
     }
     load0 = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     only = None if a.only is None else {w for o in a.only for w in workloads if w == o or w.startswith(o + "_")}
     results = {w: bench() for w, bench in workloads.items() if only is None or w in only}
     unit = {"W1": (1e6, "µs"), "W2": (1e3, "ms"), "W3_f32": (1e3, "ms"), "W3_f64": (1e3, "ms")}
     load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    print(f"load average before/after: {load0} / {load}; BLAS threads: {a.threads or 'default'}")
+    print(f"load average before/after: {load0} / {load}; BLAS threads: {a.threads or 'default'}; "
+          f"clock: {a.clock}; repeats: {reps}")
     print(f"{'workload':8} {'implementation':16} {'median':>12} {'ratio':>8}")
     for w, res in results.items():
         scale, u = unit[w]
@@ -344,7 +374,8 @@ def main(argv: list[str] | None = None) -> int:
             ratio = f"{r['ratio']:.2f}×" if "ratio" in r else "1"
             print(f"{w:8} {k:16} {r['median_s'] * scale:9.3f} {u:2} {ratio:>8}")
     if a.json:
-        a.json.write_text(json.dumps({**results, "load_average": [load0, load], "threads": a.threads}, indent=2))
+        a.json.write_text(json.dumps({**results, "load_average": [load0, load], "threads": a.threads,
+                                      "clock": a.clock, "repeats": reps}, indent=2))
     return 0
 
 

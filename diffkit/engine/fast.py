@@ -18,15 +18,35 @@ output's shape summed over leading axes (a bias) — skips the general ``settle`
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from .core import Node, _ANOMALY, zero
-from .sweep import backward_pass, expand, grad_order, settle
+from .sweep import backward_pass, expand, settle
 
 _ndarray = np.ndarray
 _reduce = np.add.reduce
+_SCALARS = (float, np.float64, np.float32)  # a 0-d contribution of a non-elementwise rule needs no settle
+_by_id = attrgetter("id")
+
+
+def _order(out: Node, stop: set) -> list[Node]:
+    """``sweep.grad_order``: the nodes needing gradients reachable from ``out`` (``stop`` nodes not
+    descended into), sorted by id — a topological order, as ids grow in creation order."""
+    seen = {out}
+    stack = [out]
+    push, add = stack.append, seen.add
+    while stack:
+        n = stack.pop()
+        if n in stop:
+            continue
+        for p in n.parents:
+            if p.needs_grad and p not in seen:
+                add(p)
+                push(p)
+    return sorted(seen, key=_by_id)
 
 
 def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[Node, Any] | None = None,
@@ -34,9 +54,9 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
     """The adjoints of ``wrt`` (as ``sweep.backward_pass``), reusing buffers where that is safe."""
     if isinstance(out.value, Node) or _ANOMALY[0] or values is not None:
         return backward_pass(out, seed, wrt=wrt, values=values, order=order)
-    if order is None:
-        order = grad_order(out, wrt)
     stop = set(wrt)
+    if order is None:
+        order = _order(out, stop)
     adj: dict[Node, Any] = {out: seed}
     pop = adj.pop
     kept: dict[Node, Any] = {}
@@ -76,12 +96,15 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
             c = rule(g, ans, *vals, **kw)
             if c is zero:
                 continue
-            x = vals[i]
-            target = x.shape if type(x) is _ndarray else np.shape(x)
-            fresh = type(c) is _ndarray and i in prim.fresh and c.flags.writeable
-            if type(c) is not _ndarray or c.shape != target or (ew and shape != target):
-                c = _settle(c, shape if ew else None, target, prim, i)
-                fresh = fresh and type(c) is _ndarray and c.shape == target
+            if not ew and type(c) in _SCALARS:  # e.g. mean's g/n: stands for itself broadcast
+                fresh = False
+            else:
+                x = vals[i]
+                target = x.shape if type(x) is _ndarray else np.shape(x)
+                fresh = type(c) is _ndarray and i in prim.fresh and c.flags.writeable
+                if type(c) is not _ndarray or c.shape != target or (ew and shape != target):
+                    c = _settle(c, shape if ew else None, target, prim, i)
+                    fresh = fresh and type(c) is _ndarray and c.shape == target
             prev = adj.get(p)
             if prev is None:
                 adj[p] = c
