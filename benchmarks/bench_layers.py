@@ -268,7 +268,8 @@ def rnn_impls(xs, h0, Wx, Wh, b, G) -> dict:
 # -- main ---------------------------------------------------------------------------------------------
 def _grads(res):
     loss, grads = res
-    return float(loss), [np.asarray(g.detach() if hasattr(g, "detach") else g) for g in grads]
+    plain = lambda a: np.asarray(a.detach() if hasattr(a, "detach") else a)  # noqa: E731  (torch tensors)
+    return float(plain(loss)), [plain(g) for g in grads]
 
 
 def check_agreement(workloads: dict) -> None:
@@ -314,7 +315,8 @@ def _main(a) -> int:
     load0 = os.getloadavg()
     results = {n: run(impls, repeats=reps, inner=inner) for n, impls in workloads.items()}
     load1 = os.getloadavg()
-    print(f"load average before {load0[0]:.2f}, after {load1[0]:.2f} (1 min); {os.cpu_count()} cores")
+    print(f"load average before {load0[0]:.2f}, after {load1[0]:.2f} (1 min); {os.cpu_count()} cores; one BLAS "
+          f"thread (threadpoolctl), torch.set_num_threads(1); medians of {reps} interleaved repeats × {inner} calls")
     print(f"{'workload':10} {'implementation':14} {'median':>11} {'ratio':>8}")
     for w, res in results.items():
         for k, r in res.items():

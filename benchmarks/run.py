@@ -4,7 +4,9 @@ Each script measures ratios against a baseline timed in the same run (hand-writt
 scikit-learn), so the numbers compare across machines; absolute times do not.
 
 * ``bench_engine.py`` — W1 (one gradient, µs), W2 (10⁶ points, ms), W3 (MLP, f32/f64);
-* ``bench_optim.py`` — one SGD epoch vs scikit-learn's SGDRegressor, one GD step vs NumPy.
+* ``bench_optim.py`` — one SGD epoch vs scikit-learn's SGDRegressor, one GD step vs NumPy;
+* ``bench_layers.py`` — the layer zoo (conv2d, attention, max pooling, batch norm, RNN) forward +
+  backward vs the same computation written by hand in NumPy (torch beside them when installed).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ def main() -> int:
     args = ap.parse_args()
     merged: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, extra in (("bench_engine.py", ["--quick"] if args.quick else []), ("bench_optim.py", [])):
+        for name, extra in (("bench_engine.py", ["--quick"] if args.quick else []), ("bench_optim.py", []),
+                            ("bench_layers.py", ["--quick"] if args.quick else [])):
             out = Path(tmp) / (name + ".json")
             print(f"== {name}", flush=True)
             rc = subprocess.call([sys.executable, str(HERE / name), "--json", str(out), *extra])

@@ -120,7 +120,8 @@ def model_section(c) -> Section:
 
     m = c.model
     lec = c.derivations["lecture"]
-    blocks: list = [Para(f"{m.name}: {m.description or m.source or 'a user expression'}. {m.describe().capitalize()}.")]
+    roles = m.describe()  # str.capitalize() would lower-case the rest: W1_1_1 must stay W1_1_1
+    blocks: list = [Para(f"{m.name}: {m.description or m.source or 'a user expression'}. {roles[:1].upper()}{roles[1:]}.")]
     loss_latex = "L = " + render.latex(lec.loss)
     rows = [("loss", D(loss_latex, "L = " + render.pretty(lec.loss)) if len(loss_latex) <= 3 * MAX_EQ_LATEX
              else D(r"\text{L: %d operations}" % _ops(lec.loss)))]

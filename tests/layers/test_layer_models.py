@@ -165,6 +165,12 @@ def test_one_spelling_of_parameter_names():
     from diffkit.analysis.layer_listing import layer_listing
     assert list(layer_listing(m).gradient()) == list(m.wrt)
     assert "Wq1_2" in builtin("attention").wrt                         # row 1, column 2 of W_q
+    # the report's prose too (it once said w1_1_1: str.capitalize lower-cases the rest of a sentence)
+    import re
+    from diffkit.report import build_report
+    from diffkit.report.html import render_html
+    html = render_html(build_report(compare(m, points=1), sections="model"))
+    assert re.findall(r"\bw\d+_\d+_\d+", html) == [] and "Parameters: W1_1_1, W1_1_2" in html
 
 
 @pytest.mark.parametrize("args,message", [
