@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 import sympy as sp
 
 from . import constraints as C
+from .constraints import shorten
 from .errors import BadInput
 from .functions import relu, sigmoid, softplus, step
 from .model import MatrixForm, Model
@@ -35,7 +36,7 @@ ACTIVATIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
 #: Largest number of MLP parameters kept as a symbolic expression; wider nets are graph-only.
 MLP_SYMBOLIC_MAX_PARAMS = 64
 #: Largest number of MLP parameters at all: each weight is also a SymPy symbol (≈1 s and ~100 MB per 10⁵).
-MLP_MAX_PARAMS = 100_000
+MLP_MAX_PARAMS = C.MLP_MAX_PARAMS
 
 
 def ridge_sigmoid() -> Model:
@@ -223,7 +224,7 @@ def builtin(name: str, **options) -> Model:
     try:
         return factory(**options)
     except TypeError as exc:
-        raise BadInput(f"bad option for model {name!r}: {exc}") from None
+        raise BadInput(f"bad option for model {shorten(name)}: {exc}") from None
 
 
 def _inline(steps: tuple[tuple[sp.Symbol, sp.Expr], ...]) -> sp.Expr:
@@ -236,5 +237,5 @@ def _inline(steps: tuple[tuple[sp.Symbol, sp.Expr], ...]) -> sp.Expr:
 
 def _check_int(what: str, v, lo: int, hi: int) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        raise BadInput(f"{what} must be an integer in [{lo}, {hi}], got {v!r}")
+        raise BadInput(f"{what} must be an integer in [{lo}, {hi}], got {shorten(v)}")
     return v

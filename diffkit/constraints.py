@@ -444,6 +444,8 @@ DEPTH = Param("n", Interval(int, 1, 64), "logistic-map: depth n; rnn: steps T (1
               flag="--depth")
 DIM = Param("d", Interval(int, 1, 1000), "linear/logistic-regression: number of features d.", flag="--dim")
 LAYER_WIDTH = Interval(int, 1, 100_000)
+#: Most parameters (weights and biases) of a built-in MLP (diffkit.builtins.mlp).
+MLP_MAX_PARAMS = 100_000
 SIZES = Param("sizes", Seq(LAYER_WIDTH, 2, 21, what="widths"), "mlp: widths, input first, e.g. (2, 3, 1).",
               flag="--sizes")
 ACTIVATIONS = Param("activations", (Options(ACTIVATION_NAMES), Seq(Options(ACTIVATION_NAMES), 1, 20, what="activations")),
@@ -480,6 +482,11 @@ WORKERS = Param("workers", (Interval(int, 1, 256), None), "Local processes.", fl
 FRACTION = Interval(float, 0, 1, closed="left")
 VAL = Param("val", (FRACTION, None), "Fraction held out for validation.", flag="--val")
 TEST = Param("test", (FRACTION, None), "Fraction held out for the final test.", flag="--test")
+
+# diffkit jacobian (diffkit.analysis.modes.jacobian_costs)
+JAC_INPUTS = Param("d", Interval(int, 1, 2000), "Inputs of the many-to-one workload.", flag="--inputs")
+JAC_OUTPUTS = Param("m", Interval(int, 1, 2000), "Outputs of the few-to-many workload.", flag="--outputs")
+JAC_REPEATS = Param("repeats", Interval(int, 1, 100), "Timing repeats.", flag="--repeats")
 
 # the report's GD/SGD study (diffkit report, diffkit.report.StudySettings): smaller than train's
 REPORT_N = Param("n", Interval(int, 2, 10**6), "GD/SGD study: synthetic samples.", flag="--n")

@@ -76,6 +76,8 @@ def read_text(path: str | os.PathLike, *, what: str = "file", limit: int = DATA_
         if len(data) > limit:
             raise BadInput(f"{what} on standard input is larger than the limit of {_mib(limit)}")
         return _decode(data, encoding, f"{what} on standard input")
+    if "\0" in str(path):
+        raise BadInput(f"{what} {shown} contains a NUL character")
     try:
         st = os.stat(path)
     except FileNotFoundError:

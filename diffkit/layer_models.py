@@ -41,6 +41,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import BadInput
+from .constraints import shorten
 from .model import Model
 
 R = dict(real=True)
@@ -242,7 +243,7 @@ def residual_model() -> Model:
 
 def _steps(n: Any, model: str, most: int, what: str = "steps") -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise BadInput(f"{model}: T = {n!r} is not an integer; allowed: T in 1..{most} (--depth T)")
+        raise BadInput(f"{model}: T = {shorten(n)} is not an integer; allowed: T in 1..{most} (--depth T)")
     if not 1 <= n <= most:
         raise BadInput(f"{model}: T = {n} {what}; allowed: T in 1..{most} (--depth T)")
     return int(n)
@@ -298,7 +299,7 @@ def _loss_fn(model: Model) -> Callable[..., Any]:
         return att
     if layer == "residual":
         return lambda W1, b1, W2, b2, x, t: half_sq(dk.residual_block(x, W1, b1, W2, b2, activation=dk.tanh), t)
-    raise BadInput(f"no engine layer for model {model.name!r}")
+    raise BadInput(f"no engine layer for model {shorten(model.name)}")
 
 
 def _call(model: Model, point: Mapping[str, float] | None):

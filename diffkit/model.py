@@ -125,17 +125,17 @@ class Model:
         seen: set[str] = set()
         dup = sorted({n for n in names if n in seen or seen.add(n)})  # linear: nets have 10⁵ symbols
         if dup:
-            raise BadInput(f"symbol {dup[0]!r} is listed in more than one role (params/data/hyper)")
+            raise BadInput(f"symbol {shorten(dup[0])} is listed in more than one role (params/data/hyper)")
         if not self.params:
             raise BadInput("a model needs at least one parameter to differentiate")
         if self.loss is not None:
             free = {s.name for s in free_symbols(self.loss)}  # on the DAG: l₃₀ has 10⁹ tree nodes
             unknown = sorted(free - set(names))
             if unknown:
-                raise BadInput(f"loss uses symbol {unknown[0]!r}, which is neither parameter, data nor hyperparameter")
+                raise BadInput(f"loss uses symbol {shorten(unknown[0])}, which is neither parameter, data nor hyperparameter")
         extra = sorted(set(self.defaults) - set(names))
         if extra:
-            raise BadInput(f"default value given for {extra[0]!r}, which is not a symbol of the model")
+            raise BadInput(f"default value given for {shorten(extra[0])}, which is not a symbol of the model")
 
     # -- names and points -------------------------------------------------------------------
     @property
@@ -164,7 +164,7 @@ class Model:
         """The loss, or BadInput when this model is kept only as a graph."""
         if self.loss is None:
             raise BadInput(
-                f"model {self.name!r} has {len(self.params)} parameters and is kept only as a graph "
+                f"model {shorten(self.name)} has {len(self.params)} parameters and is kept only as a graph "
                 "(symbolic up to 64): this needs the symbolic side, so use smaller --sizes"
             )
         return self.loss
@@ -180,7 +180,7 @@ class Model:
             pt[k] = _finite_value(k, v)
         missing = [n for n in self.symbol_names if n not in pt]
         if missing:
-            raise BadInput(f"no value for symbol {missing[0]!r}; give it with --at {missing[0]}=VALUE")
+            raise BadInput(f"no value for symbol {shorten(missing[0])}; give it with --at {missing[0]}=VALUE")
         return {n: pt[n] for n in self.symbol_names}
 
     def random_points(self, n: int, *, seed: int | np.random.Generator = 0, vary: str = "all",

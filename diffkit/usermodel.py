@@ -109,7 +109,7 @@ def load_model(name: str | None = None, *, expr: str | None = None, wrt: str | I
     allowed = MODEL_OPTIONS[name]
     for k in options:
         if k not in allowed:
-            raise BadInput(f"option {_opt(k)} does not apply to model {name!r}"
+            raise BadInput(f"option {_opt(k)} does not apply to model {shorten(name)}"
                            + (f"; it takes {', '.join(_opt(a) for a in allowed)}" if allowed else
                               "; it takes no options"))
     return builtin(name, **options)

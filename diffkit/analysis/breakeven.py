@@ -35,6 +35,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..constraints import shorten
 from ..errors import BadInput
 
 MODELS = ("ridge-sigmoid", "logistic-regression", "mlp")
@@ -110,9 +111,9 @@ def break_even(model: str = "ridge-sigmoid", *, repeats: int = 7, **options) -> 
     from ..symbolic.numeric import to_engine, to_numpy
 
     if model not in MODELS:
-        raise BadInput(f"unknown model {model!r} for break-even; allowed: {', '.join(MODELS)}")
+        raise BadInput(f"unknown model {shorten(model)} for break-even; allowed: {', '.join(MODELS)}")
     if isinstance(repeats, bool) or not isinstance(repeats, int) or not 1 <= repeats <= 100:
-        raise BadInput(f"--repeats must be an integer from 1 to 100, got {repeats!r}")
+        raise BadInput(f"--repeats must be an integer from 1 to 100, got {shorten(repeats)}")
     m = builtin(model, **options)
     loss = m.loss_expr
     q = sp.Symbol("q")
@@ -170,5 +171,5 @@ def break_even_table(models=MODELS, *, repeats: int = 7) -> list[BreakEven]:
     """:func:`break_even` for each model (default: ridge-sigmoid, logistic-regression, the MLP)."""
     unknown = [x for x in models if x not in MODELS]
     if unknown:
-        raise BadInput(f"unknown model {unknown[0]!r} for break-even; allowed: {', '.join(MODELS)}")
+        raise BadInput(f"unknown model {shorten(unknown[0])} for break-even; allowed: {', '.join(MODELS)}")
     return [break_even(x, repeats=repeats) for x in models]

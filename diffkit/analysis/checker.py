@@ -37,10 +37,10 @@ from typing import Mapping
 import sympy as sp
 
 from .. import constraints as C
-from ..constraints import validate_params
+from ..constraints import shorten, validate_params
 from ..domain import check_model
 from ..errors import BadInput, DomainError, ParseError
-from ..model import Model
+from ..model import Model, _names
 from ..parse import parse
 from .listing import backprop_listing, model_steps
 
@@ -94,13 +94,13 @@ def parse_claims(model: Model, text: str) -> list[tuple[int, str, str, sp.Expr]]
             continue
         m = _NAME.match(line)
         if m is None:
-            raise BadInput(f"line {i}: expected 'name = expression', got {line[:60]!r}")
+            raise BadInput(f"line {i}: expected 'name = expression', got {shorten(line[:60])}")
         adj, dl, node, rhs = m.groups()
         target = adj or (f"d_{dl}" if dl else node)
         if target in model.wrt:  # "w = ..." in a per-parameter list means ∂L/∂w
             target = f"d_{target}"
         if target not in allowed_targets:
-            raise BadInput(f"line {i}: unknown name {target!r}; allowed: {', '.join(allowed_targets)}")
+            raise BadInput(f"line {i}: unknown name {shorten(target)}; allowed: {_names(allowed_targets)}")
         local = dict(symbols)
         try:
             expr = parse(rhs.strip(), symbols=local)
@@ -108,7 +108,7 @@ def parse_claims(model: Model, text: str) -> list[tuple[int, str, str, sp.Expr]]
             raise BadInput(f"line {i}: {exc}") from None
         unknown = sorted(set(local) - set(symbols))
         if unknown:
-            raise BadInput(f"line {i}: unknown symbol {unknown[0]!r}; allowed: {', '.join(sorted(symbols))}")
+            raise BadInput(f"line {i}: unknown symbol {shorten(unknown[0])}; allowed: {_names(sorted(symbols))}")
         out.append((i, target, rhs.strip(), expr))
     if not out:
         raise BadInput("no claims found: write one 'name = expression' per line")

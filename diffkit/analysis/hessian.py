@@ -45,6 +45,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import stable
+from ..constraints import shorten
 from ..errors import BadInput
 from ..model import Model
 
@@ -108,7 +109,7 @@ def hessian_at_point(model: Model, point: dict | None = None) -> PointHessian:
     from ..symbolic.numeric import to_engine, to_numpy
 
     if model.loss is None:
-        raise BadInput(f"the Hessian needs a symbolic form, and model {model.name!r} with {len(model.params)} "
+        raise BadInput(f"the Hessian needs a symbolic form, and model {shorten(model.name)} with {len(model.params)} "
                        f"parameters is kept only as a graph; allowed: models with at most {MAX_POINT_PARAMS} "
                        "parameters (use smaller --sizes)")
     k = len(model.params)
@@ -210,14 +211,14 @@ def matrix_hessian(model: str = "logistic-regression", *, n: int = 1000, d: int 
     from .operation_counts import jvp_ops, tape_ops
 
     if model not in MATRIX_MODELS:
-        raise BadInput(f"no closed matrix Hessian for model {model!r}; models with one: {', '.join(MATRIX_MODELS)}")
+        raise BadInput(f"no closed matrix Hessian for model {shorten(model)}; models with one: {', '.join(MATRIX_MODELS)}")
     for what, v, hi in (("--n", n, MAX_N), ("--dim", d, MAX_D)):
         if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
-            raise BadInput(f"{what} must be an integer from 1 to {hi}, got {v!r}")
+            raise BadInput(f"{what} must be an integer from 1 to {hi}, got {shorten(v)}")
     if n * d * d > 5e9:
         raise BadInput(f"n·d² = {n * d * d:.2g} is above the limit 5e9; use a smaller --n or --dim")
     if not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam < 0:
-        raise BadInput(f"--lam must be a finite number ≥ 0, got {lam!r}")
+        raise BadInput(f"--lam must be a finite number ≥ 0, got {shorten(lam)}")
     X, y, w0 = _data(model, n, d, seed)
 
     if model == "logistic-regression":

@@ -41,6 +41,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import BadInput
+from ..constraints import shorten
 from ..functions import sigmoid
 from .operation_counts import jvp_ops, program_ops, tree_ops
 
@@ -110,14 +111,14 @@ def scalar_function(function: str = "sigmoid", *, expr: str | None = None, wrt: 
         fixed = {m.symbol(n): sp.Float(x, 30) for n, x in pt.items() if n != v.name}
         return "expr", m.loss_expr.xreplace(fixed), v, pt[v.name]
     if function not in FUNCTIONS:
-        raise BadInput(f"unknown function {function!r}; allowed: {', '.join(FUNCTIONS)} (or --expr with --wrt)")
+        raise BadInput(f"unknown function {shorten(function)}; allowed: {', '.join(FUNCTIONS)} (or --expr with --wrt)")
     if function == "neuron":
         from ..builtins import ridge_sigmoid
 
         m = ridge_sigmoid()
         unknown = set(at) - set(m.symbol_names)
         if unknown:
-            raise BadInput(f"unknown symbol {sorted(unknown)[0]!r} in --at; the neuron has {', '.join(m.symbol_names)}")
+            raise BadInput(f"unknown symbol {shorten(sorted(unknown)[0])} in --at; the neuron has {', '.join(m.symbol_names)}")
         pt = m.point(at)
         w = m.symbol("w")
         fixed = {s: sp.Float(pt[s.name], 30) for s in m.symbols if s is not w}
@@ -125,7 +126,7 @@ def scalar_function(function: str = "sigmoid", *, expr: str | None = None, wrt: 
     x = sp.Symbol("x", real=True)
     unknown = set(at) - {"x"}
     if unknown:
-        raise BadInput(f"unknown symbol {sorted(unknown)[0]!r} in --at; {function} has only x")
+        raise BadInput(f"unknown symbol {shorten(sorted(unknown)[0])} in --at; {function} has only x")
     f = sigmoid(x) if function == "sigmoid" else sp.tanh(x)
     return function, f, x, float(at.get("x", 0.3))
 
@@ -141,7 +142,7 @@ def exponential_form(f: sp.Expr) -> sp.Expr:
 
 def _check_k(max_k) -> int:
     if isinstance(max_k, bool) or not isinstance(max_k, int) or not 1 <= max_k <= MAX_K:
-        raise BadInput(f"--max-k must be an integer from 1 to {MAX_K}, got {max_k!r}")
+        raise BadInput(f"--max-k must be an integer from 1 to {MAX_K}, got {shorten(max_k)}")
     return max_k
 
 

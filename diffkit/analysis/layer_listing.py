@@ -29,6 +29,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import BadInput
+from ..constraints import shorten
 from ..model import Model
 from ..symbolic.backprop_matrix import MatrixBackprop, matrix_backprop
 
@@ -144,7 +145,7 @@ def mlp_arrays(model: Model, point: Mapping[str, float]) -> dict[str, np.ndarray
 def layer_listing(model: Model, point: Mapping[str, float] | None = None) -> LayerListing:
     """The layer-wise listing of the MLP ``model`` at ``point`` (default: the model's point)."""
     if (model.spec or {}).get("kind") != "mlp":
-        raise BadInput(f"--layers lists the layers of an MLP; {model.name!r} is not one "
+        raise BadInput(f"--layers lists the layers of an MLP; {shorten(model.name)} is not one "
                        "(use: diffkit backprop mlp --sizes 2,3,3,1 --layers)")
     pt = model.point(point)
     bp = matrix_backprop(model)

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..errors import BadInput
+from ..constraints import shorten
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def jacobian_costs(*, d: int = 200, m: int = 200, n_samples: int = 500, seed: in
 
     for what, v, hi in (("d", d, 2000), ("m", m, 2000), ("repeats", repeats, 100)):
         if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
-            raise BadInput(f"{what} must be an integer from 1 to {hi}, got {v!r}")
+            raise BadInput(f"{what} must be an integer from 1 to {hi}, got {shorten(v)}")
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n_samples, d)) / np.sqrt(d)
     y = (rng.uniform(size=n_samples) < 0.5).astype(float)

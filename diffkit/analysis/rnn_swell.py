@@ -31,6 +31,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import BadInput
+from ..constraints import shorten
 from ..layer_models import RNN_MAX_T, layer_graph, rnn_model
 from ..symbolic.derive import cse_prefix, gradient
 from .operation_counts import program_ops, tape_ops, tree_ops
@@ -82,7 +83,7 @@ def rnn_swell_row(T: int) -> RnnSwellRow:
 def rnn_swell_table(max_T: int = 8) -> list[RnnSwellRow]:
     """Rows T = 1..max_T (at most ``RNN_MAX_T``)."""
     if isinstance(max_T, bool) or not isinstance(max_T, int) or not 1 <= max_T <= RNN_MAX_T:
-        raise BadInput(f"--max-n (the largest T of the RNN) must be an integer from 1 to {RNN_MAX_T}, got {max_T!r}")
+        raise BadInput(f"--max-n (the largest T of the RNN) must be an integer from 1 to {RNN_MAX_T}, got {shorten(max_T)}")
     return [rnn_swell_row(T) for T in range(1, max_T + 1)]
 
 

@@ -36,6 +36,7 @@ import numpy as np
 import sympy as sp
 
 from ..builtins import logistic_map
+from ..constraints import shorten
 from ..errors import BadInput
 from ..symbolic import render
 from ..symbolic.backends import backend as get_backend
@@ -154,7 +155,7 @@ def polynomial_ops(coefficients: list[int]) -> int:
 def swell_table(max_n: int = 8, *, backend: str = "sympy") -> list[SwellRow]:
     """Rows n = 1..max_n (``max_n`` at most ``MAX_N``: the tree derivative grows like 2.4^n)."""
     if isinstance(max_n, bool) or not isinstance(max_n, int) or not 1 <= max_n <= MAX_N:
-        raise BadInput(f"--max-n must be an integer from 1 to {MAX_N}, got {max_n!r}")
+        raise BadInput(f"--max-n must be an integer from 1 to {MAX_N}, got {shorten(max_n)}")
     get_backend(backend)  # a missing backend is refused before any work
     return [swell_row(n, backend=backend) for n in range(1, max_n + 1)]
 

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from .. import constraints as C
+from ..constraints import shorten
 from ..budget import enforce, estimate_backprop, estimate_check, estimate_compare
 from ..errors import BadInput
 from .tables import Column, WideOpt, echo_fit, echo_table, number
@@ -337,7 +338,7 @@ def swell_cmd(
     from ..analysis.swell import baydin_rows, growth, swell_table
 
     if swell_model not in ("logistic-map", "rnn"):
-        raise BadInput(f"--model {swell_model!r} is not a swell model; allowed: logistic-map, rnn")
+        raise BadInput(f"--model {shorten(swell_model)} is not a swell model; allowed: logistic-map, rnn")
     if swell_model == "rnn":
         from .layers import print_rnn_swell
         return print_rnn_swell(max_n, json_out=json_out, wide=wide)

@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..constraints import shorten
 from .analyze import _model
 from .app import JsonOpt, ModelOptions, emit_json, model_command
 
@@ -77,9 +78,9 @@ def explore_cmd(
     m, point = _model(opts)
     path = out if out is not None else Path("explore") / f"{m.name}.html"
     if path.suffix.lower() not in (".html", ".htm"):
-        raise BadInput(f"page path {str(path)!r} must end in .html")
+        raise BadInput(f"page path {shorten(str(path), 80)} must end in .html")
     if path.is_dir():
-        raise BadInput(f"page path {str(path)!r} is a directory; give a file name ending in .html")
+        raise BadInput(f"page path {shorten(str(path), 80)} is a directory; give a file name ending in .html")
     from ..io import check_output
 
     check_output((path,), what="page path")  # before any work

@@ -9,14 +9,15 @@ from rich import box
 from .tables import Table  # fitted to the terminal (diffkit.cli.tables)
 
 from ..budget import enforce, estimate_jacobian
-from .app import ForceOpt, JsonOpt, app, emit_json
+from .. import constraints as C
+from .app import ForceOpt, JsonOpt, app, emit_json, option
 
 
 @app.command("jacobian")
 def jacobian_cmd(
-    d: Annotated[int, typer.Option("--inputs", help="Inputs of the many-to-one workload (1..2000).")] = 200,
-    m: Annotated[int, typer.Option("--outputs", help="Outputs of the few-to-many workload (1..2000).")] = 200,
-    repeats: Annotated[int, typer.Option("--repeats", help="Timing repeats (1..100).")] = 5,
+    d: Annotated[int, option(C.JAC_INPUTS)] = 200,
+    m: Annotated[int, option(C.JAC_OUTPUTS)] = 200,
+    repeats: Annotated[int, option(C.JAC_REPEATS)] = 5,
     json_out: JsonOpt = False,
     force: ForceOpt = False,
 ) -> None:

@@ -15,7 +15,7 @@ import typer
 
 from .. import constraints as C
 from ..errors import BadInput
-from ..budget import enforce, estimate_report, estimate_study
+from ..budget import REPORT_SAMPLE_S, enforce, estimate_report, estimate_study
 from .analyze import PointsOpt, SeedOpt, _model
 from .app import JsonOpt, ModelOptions, emit_json, model_command, option, seed_option
 
@@ -88,9 +88,12 @@ def report_cmd(
     m, point = _model(opts)
     path = out if out is not None else Path("reports") / f"{m.name}.html"
     check_path(path)  # fail on a bad path before the work
+    from ..report.study import study_kind
+
     enforce(estimate_report(m, points, study=None if data is not None else estimate_study(
         n=settings.n, d=int(m.spec.get("d", settings.d)), epochs=settings.epochs, batch=settings.batch,
-        seeds=len(settings.seeds))), force=opts.force)
+        seeds=len(settings.seeds), sample_s=0.0 if study_kind(m) == "linear-regression" else REPORT_SAMPLE_S)),
+        force=opts.force)
     c = compare(m, point, points=points, seed=seed)
     inputs = report_inputs(m, settings=settings, sections=names)
     w = write_report(c, path, **inputs)

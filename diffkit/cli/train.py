@@ -74,11 +74,11 @@ def _check_plot(path: Optional[Path]) -> Optional[Path]:
     if path is None:
         return None
     if path.suffix.lower() not in (".svg", ".png"):
-        raise BadInput(f"--plot {str(path)!r}: the file must end in .svg or .png")
+        raise BadInput(f"--plot {shorten(str(path))}: the file must end in .svg or .png")
     if path.exists() and path.is_dir():
-        raise BadInput(f"--plot {str(path)!r} is a folder; give a file name ending in .svg or .png")
+        raise BadInput(f"--plot {shorten(str(path))} is a folder; give a file name ending in .svg or .png")
     if not path.parent.exists():
-        raise BadInput(f"--plot {str(path)!r}: the folder {str(path.parent)!r} does not exist")
+        raise BadInput(f"--plot {shorten(str(path))}: the folder {shorten(str(path.parent))} does not exist")
     return path
 
 
@@ -88,9 +88,11 @@ def _refuse_synthetic_options(data, target) -> None:
 
     ignored = [f for f, k in (("--n", "n"), ("--d", "d"), ("--noise", "noise"), ("--condition", "condition"))
                if given(k)]
+    if data is not None and given("data_seed") and (canonical(data) != "moons" or target is not None):
+        ignored.append("--data-seed")  # only the generated moons take a seed
     if data is not None and ignored and (target is not None or canonical(data) is not None):
         raise BadInput(f"{', '.join(ignored)} describe{'s' if len(ignored) == 1 else ''} synthetic data and "
-                       "cannot be used with --data (the data fix n and d)")
+                       "cannot be used with --data (the data fix n and d; only --data moons takes --data-seed)")
 
 
 @app.command("train")
@@ -310,10 +312,10 @@ def profile_cmd(
         for word in (p.strip() for p in problems.split(",") if p.strip()):
             hit = [k for k in table if k.split(" ")[0] == word]
             if not hit:
-                raise BadInput(f"unknown problem {word!r}; choose from {', '.join(k.split(' ')[0] for k in table)}")
+                raise BadInput(f"unknown problem {shorten(word)}; choose from {', '.join(k.split(' ')[0] for k in table)}")
             chosen += hit
     if eps_rel <= 0 or eps_rel >= 1 or eps_rel != eps_rel:
-        raise BadInput(f"--eps-rel must be in (0, 1), got {eps_rel!r}")
+        raise BadInput(f"--eps-rel must be in (0, 1), got {shorten(eps_rel)}")
     from ..budget import PROFILE_BUDGET_S, estimate_profile
     n_methods = len([m for m in methods.split(",") if m.strip()])
     enforce(estimate_profile(chosen, len(seeds), n_methods), force=force, budget_s=PROFILE_BUDGET_S)
@@ -349,7 +351,7 @@ def _streamed(model, data, target, val, test, standardize, intercept):
     if data is None or target is None:
         raise BadInput("--stream needs --data FILE (.npy or .csv) and --target")
     if model not in _SYNTHETIC:
-        raise BadInput(f"--stream trains linear-regression or logistic-regression, not {model!r}")
+        raise BadInput(f"--stream trains linear-regression or logistic-regression, not {shorten(model)}")
     for flag, v in (("--val", val), ("--test", test)):
         if v not in (None, 0, 0.0):
             raise BadInput(f"{flag} does not apply with --stream: streamed data are not split")

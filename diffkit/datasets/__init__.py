@@ -38,6 +38,7 @@ from importlib import resources
 import numpy as np
 
 from ..errors import BadInput
+from ..constraints import shorten
 from ..optim.data import Dataset
 
 #: Bundled data sets: file, task ("regression" or "classification") and a one-line description.
@@ -82,7 +83,7 @@ def load(name: str, *, n: int = 400, noise: float = 0.15, seed: int = 0, via_skl
     """
     key = canonical(name)
     if key is None:
-        raise BadInput(f"unknown data set {name!r}; bundled data sets: {', '.join(DATASETS)} (or a CSV/.npy path)")
+        raise BadInput(f"unknown data set {shorten(name)}; bundled data sets: {', '.join(DATASETS)} (or a CSV/.npy path)")
     if key == "moons":
         return moons(n=n, noise=noise, seed=seed)
     if via_sklearn:
@@ -103,9 +104,9 @@ def moons(*, n: int = 400, noise: float = 0.15, seed: int = 0) -> Dataset:
     shifted by (1, 0.5) for class 1), shuffled with the generator of ``seed``.
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 2 <= n <= 10**6:
-        raise BadInput(f"moons: n must be an integer in [2, 1000000], got {n!r}")
+        raise BadInput(f"moons: n must be an integer in [2, 1000000], got {shorten(n)}")
     if not (isinstance(noise, (int, float)) and np.isfinite(noise) and noise >= 0):
-        raise BadInput(f"moons: noise must be a finite number ≥ 0, got {noise!r}")
+        raise BadInput(f"moons: noise must be a finite number ≥ 0, got {shorten(noise)}")
     rng = np.random.default_rng(seed)
     n0 = n // 2
     n1 = n - n0

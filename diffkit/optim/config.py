@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import BadInput
+from ..constraints import shorten
 from .. import constraints as _cons
 
 #: Step-size schedules.  k = 1, 2, ... counts the updates; C is the scale.
@@ -63,7 +64,7 @@ def schedule_name(name: str) -> str:
     key = str(name).strip().lower().replace(" ", "")
     key = _ALIASES.get(key, key)
     if key not in SCHEDULES:
-        raise BadInput(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
+        raise BadInput(f"unknown schedule {shorten(name)}; choose one of {', '.join(SCHEDULES)}")
     return key
 
 
@@ -71,19 +72,19 @@ def _finite(what: str, v, *, positive: bool = False, nonneg: bool = False) -> fl
     try:
         f = float(v)
     except (TypeError, ValueError):
-        raise BadInput(f"{what} must be a number, got {v!r}") from None
+        raise BadInput(f"{what} must be a number, got {shorten(v)}") from None
     if not math.isfinite(f):
-        raise BadInput(f"{what} must be finite, got {v!r}")
+        raise BadInput(f"{what} must be finite, got {shorten(v)}")
     if positive and f <= 0:
-        raise BadInput(f"{what} must be > 0, got {v!r}")
+        raise BadInput(f"{what} must be > 0, got {shorten(v)}")
     if nonneg and f < 0:
-        raise BadInput(f"{what} must be ≥ 0, got {v!r}")
+        raise BadInput(f"{what} must be ≥ 0, got {shorten(v)}")
     return f
 
 
 def _int(what: str, v, lo: int, hi: int) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= int(v) <= hi:
-        raise BadInput(f"{what} must be an integer in [{lo}, {hi}], got {v!r}")
+        raise BadInput(f"{what} must be an integer in [{lo}, {hi}], got {shorten(v)}")
     return int(v)
 
 
@@ -189,22 +190,22 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise BadInput(f"unknown method {self.method!r}; choose from {', '.join(METHODS)}")
+            raise BadInput(f"unknown method {shorten(self.method)}; choose from {', '.join(METHODS)}")
         if not isinstance(self.schedule, Schedule):
             raise BadInput(f"schedule must be a Schedule, got {type(self.schedule).__name__}")
         object.__setattr__(self, "epochs", _int("epochs", self.epochs, 1, 10**7))
         object.__setattr__(self, "batch", _int("batch size", self.batch, 1, 10**9))
         if self.sampling not in SAMPLINGS:
-            raise BadInput(f"unknown sampling {self.sampling!r}; choose from {', '.join(SAMPLINGS)}")
+            raise BadInput(f"unknown sampling {shorten(self.sampling)}; choose from {', '.join(SAMPLINGS)}")
         object.__setattr__(self, "lam", _finite("λ (lam)", self.lam, nonneg=True))
         object.__setattr__(self, "gtol", _finite("gtol", self.gtol, nonneg=True))
         f = _finite("diverge_factor", self.diverge_factor, positive=True)
         if f < 1:
-            raise BadInput(f"diverge_factor must be ≥ 1, got {self.diverge_factor!r}")
+            raise BadInput(f"diverge_factor must be ≥ 1, got {shorten(self.diverge_factor)}")
         object.__setattr__(self, "diverge_factor", f)
         object.__setattr__(self, "history_points", _int("history_points", self.history_points, 2, 10**5))
         if self.init not in ("zeros", "glorot", "he"):
-            raise BadInput(f"unknown initialisation {self.init!r}; choose zeros, glorot or he")
+            raise BadInput(f"unknown initialisation {shorten(self.init)}; choose zeros, glorot or he")
         object.__setattr__(self, "patience", _int("patience", self.patience, 0, 10**6))
 
     def effective_batch(self, n: int) -> int:

@@ -112,21 +112,21 @@ def as_classes(data: Dataset, *, binary: bool = False) -> Dataset:
     """
     if data.labels is not None:
         if binary and len(data.labels) != 2:
-            raise BadInput(f"this model is a binary classifier but the target {data.target!r} has "
+            raise BadInput(f"this model is a binary classifier but the target {shorten(data.target)} has "
                            f"{len(data.labels)} classes; use mlp --mlp-loss cross-entropy with one output per class")
         return data
     y = data.y
     values = np.unique(y)
     if not np.all(values == np.round(values)):
         bad = next(v for v in values if v != round(v))
-        raise BadInput(f"a classifier needs class labels as its target, but {data.target!r} has the value {bad:g}; "
+        raise BadInput(f"a classifier needs class labels as its target, but {shorten(data.target)} has the value {bad:g}; "
                        "give integer labels (0/1, or 0..K−1)")
     if len(values) < 2:
-        raise BadInput(f"the target {data.target!r} has a single class ({values[0]:g}); a classifier needs two or more")
+        raise BadInput(f"the target {shorten(data.target)} has a single class ({values[0]:g}); a classifier needs two or more")
     if len(values) > 1000:
-        raise BadInput(f"the target {data.target!r} has {len(values)} distinct values; a classifier allows ≤ 1000 classes")
+        raise BadInput(f"the target {shorten(data.target)} has {len(values)} distinct values; a classifier allows ≤ 1000 classes")
     if binary and len(values) != 2:
-        raise BadInput(f"this model is a binary classifier but the target {data.target!r} has {len(values)} classes; "
+        raise BadInput(f"this model is a binary classifier but the target {shorten(data.target)} has {len(values)} classes; "
                        "use mlp --mlp-loss cross-entropy with one output per class")
     idx = np.searchsorted(values, y).astype(np.float64)
     return Dataset(data.X, idx, data.features, data.target, data.source, data.truth,
@@ -158,14 +158,14 @@ def make_data(kind: str = "linear-regression", *, n: int = 1000, d: int = 10, no
         Features named x1..xd, target y; ``truth`` = w* (and b* last for logistic).
     """
     if kind not in KINDS:
-        raise BadInput(f"unknown synthetic data kind {kind!r}; choose from {', '.join(KINDS)}")
+        raise BadInput(f"unknown synthetic data kind {shorten(kind)}; choose from {', '.join(KINDS)}")
     for what, v, hi in (("n", n, 10**8), ("d", d, 1000)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 1 <= v <= hi:
-            raise BadInput(f"{what} must be an integer in [1, {hi}], got {v!r}")
+            raise BadInput(f"{what} must be an integer in [1, {hi}], got {shorten(v)}")
     if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
-        raise BadInput(f"noise must be a finite number ≥ 0, got {noise!r}")
+        raise BadInput(f"noise must be a finite number ≥ 0, got {shorten(noise)}")
     if not (isinstance(condition, (int, float)) and math.isfinite(condition) and condition >= 1):
-        raise BadInput(f"condition must be a finite number ≥ 1, got {condition!r}")
+        raise BadInput(f"condition must be a finite number ≥ 1, got {shorten(condition)}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     scale = np.sqrt(np.geomspace(1.0, 1.0 / condition, d)) if d > 1 else np.ones(1)
     X = rng.standard_normal((n, d)) * scale
@@ -204,22 +204,22 @@ def load_csv(path: str | Path, *, target: str, features: tuple[str, ...] | None 
     rows = [(i + 1, r) for i, r in enumerate(csv.reader(text.splitlines()))]
     rows = [(ln, r) for ln, r in rows if any(c.strip() for c in r)]  # blank lines are skipped
     if not rows:
-        raise BadInput(f"data file {str(p)!r} is empty; it needs a header row and data rows")
+        raise BadInput(f"data file {shorten(str(p))} is empty; it needs a header row and data rows")
     _, header = rows[0]
     header = [h.strip() for h in header]
     for j, h in enumerate(header):
         if not h:
             raise BadInput(f"{p.name}: header column {j + 1} has no name")
         if header.index(h) != j:
-            raise BadInput(f"{p.name}: column name {h!r} appears twice in the header")
+            raise BadInput(f"{p.name}: column name {shorten(h)} appears twice in the header")
     if target not in header:
-        raise BadInput(f"{p.name}: no target column {target!r}; columns are {', '.join(header)}")
+        raise BadInput(f"{p.name}: no target column {shorten(target)}; columns are {', '.join(header)}")
     feats = tuple(h for h in header if h != target) if features is None else tuple(features)
     for f in feats:
         if f not in header or f == target:
-            raise BadInput(f"{p.name}: no feature column {f!r}; columns are {', '.join(header)}")
+            raise BadInput(f"{p.name}: no feature column {shorten(f)}; columns are {', '.join(header)}")
     if not feats:
-        raise BadInput(f"{p.name}: no feature columns besides the target {target!r}")
+        raise BadInput(f"{p.name}: no feature columns besides the target {shorten(target)}")
     if len(rows) < 2:
         raise BadInput(f"{p.name}: the file has a header but no data rows")
     cols = [header.index(f) for f in feats] + [header.index(target)]
@@ -239,9 +239,9 @@ def load_csv(path: str | Path, *, target: str, features: tuple[str, ...] | None 
                 shown = "an empty cell" if not cell else repr(cell[:40])
                 role = (" (the target: class labels must be numbers such as 0/1 or 0..K−1)"
                         if header[j] == target else "")
-                raise BadInput(f"{p.name}: row {ln}, column {header[j]!r}: {shown} is not a number{role}") from None
+                raise BadInput(f"{p.name}: row {ln}, column {shorten(header[j])}: {shown} is not a number{role}") from None
             if not math.isfinite(v):
-                raise BadInput(f"{p.name}: row {ln}, column {header[j]!r}: {cell!r} is not a finite number "
+                raise BadInput(f"{p.name}: row {ln}, column {shorten(header[j])}: {shorten(cell)} is not a finite number "
                                "(NaN and infinity are not allowed; drop or impute the row)")
             out[r, c] = v
     return Dataset(out[:, :-1], out[:, -1], feats, target, str(p))
@@ -262,11 +262,11 @@ def bind(model: Model, data: Dataset) -> Dataset:
     """
     names = [s.name for s in model.data]
     if not names:
-        raise BadInput(f"model {model.name!r} has no data symbols; it cannot be fitted to data")
+        raise BadInput(f"model {shorten(model.name)} has no data symbols; it cannot be fitted to data")
     tgt = data.target if data.target in names else "y" if "y" in names else names[-1]
     feats = [n for n in names if n != tgt]
     if len(feats) != data.d:
-        raise BadInput(f"model {model.name!r} expects {len(feats)} feature columns ({', '.join(feats)}) "
+        raise BadInput(f"model {shorten(model.name)} expects {len(feats)} feature columns ({', '.join(feats)}) "
                        f"but the data have {data.d} ({', '.join(data.features)})")
     if set(feats) <= set(data.features):
         order = [data.features.index(f) for f in feats]

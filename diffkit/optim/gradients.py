@@ -36,6 +36,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import BadInput, ComputationError
+from ..constraints import shorten
 from ..model import Model
 from ..symbolic import to_numpy
 from ..symbolic.numeric import printable
@@ -72,7 +73,7 @@ class SymbolicGradient:
 
     def __init__(self, model: Model, data: Dataset, *, form: str = "auto") -> None:
         if form not in ("auto", "matrix", "sample"):
-            raise BadInput(f"unknown gradient form {form!r}; choose auto, matrix or sample")
+            raise BadInput(f"unknown gradient form {shorten(form)}; choose auto, matrix or sample")
         self.model = model
         self.data = bind(model, data)
         loss = model.loss_expr.xreplace({s: model.defaults[s.name] for s in model.hyper})
@@ -88,7 +89,7 @@ class SymbolicGradient:
         if form != "sample" and model.matrix is not None:
             reason = self._try_matrix()
             if reason and form == "matrix":
-                raise BadInput(f"the matrix form of {model.name!r} cannot be used: {reason}")
+                raise BadInput(f"the matrix form of {shorten(model.name)} cannot be used: {reason}")
         if self.form == "sample":
             self._build_sample()
 

@@ -38,6 +38,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import stable
+from ..constraints import shorten
 from ..errors import BadInput
 from ..model import Model
 from .data import Dataset
@@ -63,7 +64,7 @@ def default_init(model: Model) -> str:
 def initial_params(model: Model, scheme: str, rng: np.random.Generator) -> np.ndarray:
     """W₀ for ``model`` under ``scheme`` (see :data:`INITS`), drawn from ``rng``, in ``model.params`` order."""
     if scheme not in INITS:
-        raise BadInput(f"unknown initialisation {scheme!r}; choose one of {', '.join(INITS)}")
+        raise BadInput(f"unknown initialisation {shorten(scheme)}; choose one of {', '.join(INITS)}")
     p = len(model.params)
     if scheme == "zeros":
         return np.zeros(p)
@@ -122,7 +123,7 @@ class NetworkGradient:
         import diffkit.engine as dk
 
         if model.spec.get("kind") != "mlp":
-            raise BadInput(f"NetworkGradient trains mlp models, not {model.name!r}")
+            raise BadInput(f"NetworkGradient trains mlp models, not {shorten(model.name)}")
         self.model, self.data = model, data
         sizes = tuple(model.spec["sizes"])
         self.acts = tuple(model.spec["activations"])

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from ..errors import BadInput, ComputationError
+from ..constraints import shorten
 from .config import RunConfig
 from .data import Dataset
 from .results import RunResult
@@ -143,11 +144,11 @@ def check_executor(executor: str | None, workers: int | None) -> str:
     """The canonical executor name: serial, processes, or a validated Dask scheduler address."""
     ex = "serial" if executor is None else str(executor).strip()
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 256):
-        raise BadInput(f"workers must be an integer in [1, 256], got {workers!r}")
+        raise BadInput(f"workers must be an integer in [1, 256], got {shorten(workers)}")
     if ex in ("serial", "processes"):
         return ex
     if not re.fullmatch(r"(tcp|tls|inproc|ws|wss)://[^\s/]+(:\d+)?/?|[A-Za-z0-9_.\-\[\]:]+:\d+", ex):
-        raise BadInput(f"executor {executor!r} is not serial, processes or a scheduler address such as "
+        raise BadInput(f"executor {shorten(executor)} is not serial, processes or a scheduler address such as "
                        "tcp://127.0.0.1:8786")
     return ex
 
@@ -204,7 +205,7 @@ def _dask(setup: Setup, tasks, address: str, bar) -> list[RunResult]:
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError, ValueError) as exc:
-        raise BadInput(f"cannot reach the Dask scheduler at {address!r} within {CONNECT_TIMEOUT_S:g} s "
+        raise BadInput(f"cannot reach the Dask scheduler at {shorten(address)} within {CONNECT_TIMEOUT_S:g} s "
                        f"({type(exc).__name__}); start one with `dask scheduler` or check the address") from None
     try:
         shared = client.scatter(setup, broadcast=True)

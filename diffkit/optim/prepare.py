@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .. import constraints as C_
+from ..constraints import shorten
 from ..constraints import validate_params
 from ..errors import BadInput
 from .data import Dataset
@@ -55,9 +56,9 @@ def _fraction(what: str, v) -> float:
     try:
         f = float(v)
     except (TypeError, ValueError):
-        raise BadInput(f"{what} must be a fraction in [0, 1), got {v!r}") from None
+        raise BadInput(f"{what} must be a fraction in [0, 1), got {shorten(v)}") from None
     if not (math.isfinite(f) and 0.0 <= f < 1.0):
-        raise BadInput(f"{what} must be a fraction in [0, 1), got {v!r}")
+        raise BadInput(f"{what} must be a fraction in [0, 1), got {shorten(v)}")
     return f
 
 
@@ -109,7 +110,7 @@ def prepare(data: Dataset, *, val: float = 0.0, test: float = 0.0, seed: int = 0
         linear-regression), unless a constant non-zero column is already there.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise BadInput(f"the split seed must be a non-negative integer, got {seed!r}")
+        raise BadInput(f"the split seed must be a non-negative integer, got {shorten(seed)}")
     n_train, n_val, n_test = split_sizes(data.n, val, test)
     if n_val or n_test:
         order = np.random.default_rng(np.random.SeedSequence([int(seed), 2024])).permutation(data.n)

@@ -17,6 +17,7 @@ from typing import Optional
 import numpy as np
 
 from ..errors import BadInput
+from ..constraints import shorten
 
 SYNTHETIC = ("linear-regression", "logistic-regression")
 _CLASSIFIERS = ("logistic-regression", "ridge-sigmoid")
@@ -31,7 +32,7 @@ def load_data(data: Optional[str], target: Optional[str], *, model: str, n: int,
     if data is not None:
         if canonical(data) is not None and not Path(data).exists():
             if target is not None:
-                raise BadInput(f"--target does not apply to the bundled data set {data!r} (it knows its target)")
+                raise BadInput(f"--target does not apply to the bundled data set {shorten(data)} (it knows its target)")
             return load(data, seed=data_seed), True
         if target is None:
             raise BadInput("--data needs --target, the name of the target column "
@@ -43,7 +44,7 @@ def load_data(data: Optional[str], target: Optional[str], *, model: str, n: int,
     if target is not None:
         raise BadInput("--target only applies with --data")
     if model not in SYNTHETIC:
-        raise BadInput(f"synthetic data exist for {', '.join(SYNTHETIC)}; give --data for model {model!r} "
+        raise BadInput(f"synthetic data exist for {', '.join(SYNTHETIC)}; give --data for model {shorten(model)} "
                        "(e.g. --data moons)")
     return make_data(model, n=n, d=d, noise=noise, seed=data_seed, condition=condition), False
 
@@ -66,7 +67,7 @@ def build_model(model: str, ds, *, sizes, activations, mlp_loss, intercept: bool
             ds = as_classes(ds, binary=m.spec["sizes"][-1] == 1 and m.spec["loss"] == "cross-entropy")
         return m, ds
     if sizes is not None or activations is not None or mlp_loss is not None:
-        raise BadInput(f"--sizes/--activations/--mlp-loss apply to the mlp model, not {model!r}")
+        raise BadInput(f"--sizes/--activations/--mlp-loss apply to the mlp model, not {shorten(model)}")
     if model == "ridge-sigmoid" and ds.labels is None and not np.all(ds.y == np.round(ds.y)):
         pass  # the lecture's neuron is a squared-error fit: real targets stay a regression (no accuracy)
     elif model in _CLASSIFIERS:
@@ -98,7 +99,7 @@ def problem(model: str, data: Optional[str] = None, target: Optional[str] = None
     std = real if standardize is None else standardize
     icpt = (real and model == "linear-regression") if intercept is None else intercept
     if icpt and model != "linear-regression":
-        raise BadInput(f"--intercept is for linear-regression; {model!r} has its own bias")
+        raise BadInput(f"--intercept is for linear-regression; {shorten(model)} has its own bias")
     prep = prepare(ds, val=(0.2 if real else 0.0) if val is None else val,
                    test=(0.2 if real else 0.0) if test is None else test, seed=split_seed,
                    standardize=std, intercept=icpt)

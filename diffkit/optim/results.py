@@ -6,6 +6,7 @@ encoder).  ``time_s`` is None when timing was switched off (reproducible output)
 """
 
 from __future__ import annotations
+from ..constraints import shorten
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +30,7 @@ def x_axis(name: str) -> str:
     key = _X_ALIASES.get(str(name).strip().lower(), str(name).strip().lower())
     if key not in X_AXES:
         from ..errors import BadInput
-        raise BadInput(f"unknown x-axis {name!r}; choose iterations, passes, sample-gradients, flops or seconds")
+        raise BadInput(f"unknown x-axis {shorten(name)}; choose iterations, passes, sample-gradients, flops or seconds")
     return key
 
 

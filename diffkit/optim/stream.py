@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BadInput
+from ..constraints import shorten
 from .data import Dataset
 
 #: Bytes mapped at a time.
@@ -61,11 +62,11 @@ def open_npy(path: str | Path, *, target: str | int) -> "FileData":
     but the target column, read window by window)."""
     p = Path(path)
     if not p.is_file():
-        raise BadInput(f"data file {str(p)!r} does not exist or is not a regular file")
+        raise BadInput(f"data file {shorten(str(p))} does not exist or is not a regular file")
     try:
         t = int(target)
     except (TypeError, ValueError):
-        raise BadInput(f"--target for a .npy file is a column index such as -1, got {str(target)[:40]!r}") from None
+        raise BadInput(f"--target for a .npy file is a column index such as -1, got {shorten(str(target)[:40])}") from None
     shape, fortran, dtype, offset = _header(p)
     if len(shape) != 2 or shape[1] < 2 or dtype.kind not in "fiu" or fortran:
         raise BadInput(f"{p.name}: expected a 2-D C-ordered numeric array with ≥ 2 columns, "
@@ -195,7 +196,7 @@ def stream_csv(path: str | Path, *, target: str, chunk_rows: int = 65536) -> Fil
     :func:`~diffkit.optim.data.load_csv` does; the target becomes the last column."""
     p = Path(path)
     if not p.is_file():
-        raise BadInput(f"data file {str(p)!r} does not exist or is not a regular file")
+        raise BadInput(f"data file {shorten(str(p))} does not exist or is not a regular file")
     tmpdir = tempfile.mkdtemp(prefix="diffkit-stream-")
     out_path = os.path.join(tmpdir, p.stem + ".npy")
     try:
@@ -203,10 +204,10 @@ def stream_csv(path: str | Path, *, target: str, chunk_rows: int = 65536) -> Fil
             reader = csv.reader(f)
             header = next((r for r in reader if any(c.strip() for c in r)), None)
             if header is None:
-                raise BadInput(f"data file {str(p)!r} is empty; it needs a header row and data rows")
+                raise BadInput(f"data file {shorten(str(p))} is empty; it needs a header row and data rows")
             header = [h.strip() for h in header]
             if target not in header:
-                raise BadInput(f"{p.name}: no target column {target!r}; columns are {', '.join(header)}")
+                raise BadInput(f"{p.name}: no target column {shorten(target)}; columns are {', '.join(header)}")
             cols = [j for j, h in enumerate(header) if h != target] + [header.index(target)]
             n = 0
             with open(out_path + ".raw", "wb") as raw:
@@ -272,13 +273,13 @@ class StreamingGradient:
 
         kind = model.spec.get("kind")
         if kind not in ("linear-regression", "logistic-regression"):
-            raise BadInput(f"streamed data train linear-regression or logistic-regression, not {model.name!r}")
+            raise BadInput(f"streamed data train linear-regression or logistic-regression, not {shorten(model.name)}")
         self.model, self.data = model, data
         head = min(data.n, 64)
         idx = np.arange(head)
         self._sym = SymbolicGradient(model, Dataset(data.take(idx), data.y[:head], data.features, "y"))
         if self._sym.form != "matrix":
-            raise BadInput(f"the matrix form of {model.name!r} is needed to stream data")
+            raise BadInput(f"the matrix form of {shorten(model.name)} is needed to stream data")
         self.p = self._sym.p
         self.bias = self.p == data.d + 1
         self.least_squares = kind == "linear-regression"

@@ -14,6 +14,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .. import constraints as C_
+from ..constraints import shorten
 from ..constraints import validate_params
 from ..errors import BadInput
 from ..model import Model
@@ -54,7 +55,7 @@ def build_sources(model: Model, data: Dataset, gradient: str = "auto"):
     measured with the SymPy closed form whichever source gives the gradients.
     """
     if gradient not in GRADIENTS:
-        raise BadInput(f"unknown gradient source {gradient!r}; choose {', '.join(GRADIENTS)}")
+        raise BadInput(f"unknown gradient source {shorten(gradient)}; choose {', '.join(GRADIENTS)}")
     from .stream import FileData, StreamingGradient
     if isinstance(data, FileData):
         if gradient == "engine":
@@ -131,7 +132,7 @@ def default_schedule(source, lam: float, method: str, *, steps_per_epoch: int = 
                 return a1, 0.0
             k0 = 10.0 * steps_per_epoch
             return a1 * (k0 + 1.0), k0
-        raise BadInput(f"no default step size for model {source.model.name!r}; give C (--C)")
+        raise BadInput(f"no default step size for model {shorten(source.model.name)}; give C (--C)")
     G, c = cs
     neuron = source.model.source == "ridge-sigmoid"
     extra = 2.0 * float(source.model.defaults.get("lam", 0.0)) if neuron else 0.0
@@ -198,7 +199,7 @@ def _per_method(value, methods, what, convert):
     if isinstance(value, Mapping):
         unknown = sorted(set(value) - set(methods))
         if unknown:
-            raise BadInput(f"{what} given for {unknown[0]!r}, which is not among the methods {', '.join(methods)}")
+            raise BadInput(f"{what} given for {shorten(unknown[0])}, which is not among the methods {', '.join(methods)}")
         return {m: (convert(value[m]) if value.get(m) is not None else None) for m in methods}
     return dict.fromkeys(methods, None if value is None else convert(value))
 
@@ -218,13 +219,13 @@ def plan(model: Model, data: Dataset, *, methods: Sequence[str] = METHODS,
         raise BadInput("give at least one method (gd, sgd, minibatch)")
     for m in methods:
         if m not in METHODS:
-            raise BadInput(f"unknown method {m!r}; choose from {', '.join(METHODS)}")
+            raise BadInput(f"unknown method {shorten(m)}; choose from {', '.join(METHODS)}")
     if len(set(methods)) != len(methods):
         raise BadInput(f"a method is listed twice in {', '.join(methods)}")
     if gradient not in GRADIENTS:
-        raise BadInput(f"unknown gradient source {gradient!r}; choose {', '.join(GRADIENTS)}")
+        raise BadInput(f"unknown gradient source {shorten(gradient)}; choose {', '.join(GRADIENTS)}")
     if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
-        raise BadInput(f"batch size must be a positive integer, got {batch!r}")
+        raise BadInput(f"batch size must be a positive integer, got {shorten(batch)}")
     if "minibatch" in methods and batch > data.n:
         raise BadInput(f"the minibatch size {batch} is larger than the {data.n} training rows; use --batch ≤ {data.n}")
     if patience and val is None:
@@ -309,16 +310,16 @@ def finish(p: Plan, runs: Sequence[RunResult], *, eps: float | None, eps_rel: fl
 def _check_seeds(seeds) -> tuple[int, ...]:
     seeds = tuple(seeds)
     if not seeds or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in seeds):
-        raise BadInput(f"seeds must be non-negative integers, got {seeds!r}")
+        raise BadInput(f"seeds must be non-negative integers, got {shorten(seeds)}")
     if len(set(seeds)) != len(seeds):
-        raise BadInput(f"a seed is listed twice in {seeds!r}")
+        raise BadInput(f"a seed is listed twice in {shorten(seeds)}")
     return tuple(int(s) for s in seeds)
 
 
 def _check_eps(eps, what: str) -> None:
     if eps is not None and not (isinstance(eps, (int, float)) and not isinstance(eps, bool)
                                 and math.isfinite(eps) and eps > 0):
-        raise BadInput(f"{what} must be a number > 0, got {eps!r}")
+        raise BadInput(f"{what} must be a number > 0, got {shorten(eps)}")
 
 
 @validate_params(model=C_.MODEL, data=C_.DATASET, lam=C_.LAM, batch=C_.BATCH, seeds=C_.SEEDS,

@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import BadInput
+from ..constraints import shorten
 from .results import RunResult, StudyResult
 
 #: Default grid span, as multiples of each method's default C.
@@ -85,10 +86,10 @@ class SweepResult:
 
 def _grid(points: int, span: Sequence[float]) -> np.ndarray:
     if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or not 2 <= points <= 64:
-        raise BadInput(f"the sweep needs 2 to 64 grid points, got {points!r}")
+        raise BadInput(f"the sweep needs 2 to 64 grid points, got {shorten(points)}")
     lo, hi = (float(v) for v in span)
     if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
-        raise BadInput(f"the sweep span must be two numbers 0 < lo < hi, got {tuple(span)!r}")
+        raise BadInput(f"the sweep span must be two numbers 0 < lo < hi, got {shorten(tuple(span))}")
     return np.geomspace(lo, hi, int(points))
 
 
@@ -224,7 +225,7 @@ def performance_profile(*, eps_rel: float = 1e-2, seeds: Sequence[int] = (0, 1, 
     studies = {}
     for name in names:
         if name not in table:
-            raise BadInput(f"unknown problem {name!r}; built-in problems: {', '.join(table)}")
+            raise BadInput(f"unknown problem {shorten(name)}; built-in problems: {', '.join(table)}")
         spec = table[name]
         ds = load(spec["data"])
         mname, opts = spec["model"]

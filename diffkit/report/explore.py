@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..constraints import shorten
 from ..errors import BadInput
 
 #: Graphs with more nodes are refused: a page to click through node by node stops being readable.
@@ -201,9 +202,9 @@ def write_explore(comparison, path, *, study: StudyGrid | None = None) -> Path:
 
     p = Path(path)
     if p.suffix.lower() not in (".html", ".htm"):
-        raise BadInput(f"page path {str(p)!r} must end in .html")
+        raise BadInput(f"page path {shorten(str(p), 80)} must end in .html")
     if p.is_dir():
-        raise BadInput(f"page path {str(p)!r} is a directory; give a file name ending in .html")
+        raise BadInput(f"page path {shorten(str(p), 80)} is a directory; give a file name ending in .html")
     check_output((p,), what="page path")
     page = explore_page(comparison, study=study)
     write_atomically({p: page.encode("utf-8")}, what="page")

@@ -21,6 +21,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import constraints as _C
+from ..constraints import shorten
 from ..errors import BadInput
 from ..model import Model
 
@@ -269,7 +270,7 @@ def save_figure(fig, path) -> None:
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("svg", "png"):
-        raise BadInput(f"a figure is written as .svg or .png, not {path.name!r}")
+        raise BadInput(f"a figure is written as .svg or .png, not {shorten(path.name)}")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent) or ".")
     try:
         with os.fdopen(fd, "wb") as f, matplotlib.rc_context(_RC):

@@ -65,7 +65,7 @@ def parse_sections(sections: str | Iterable[str] | None) -> tuple[str, ...]:
     for s in names:
         if s not in SECTIONS:
             shown = s if len(s) <= 40 else s[:40] + "…"
-            raise BadInput(f"--sections: unknown section {shown!r}; choose from {', '.join(SECTIONS)}")
+            raise BadInput(f"--sections: unknown section {shorten(shown)}; choose from {', '.join(SECTIONS)}")
     return tuple(s for s in SECTIONS if s in names)
 
 

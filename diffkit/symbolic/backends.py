@@ -28,6 +28,7 @@ from typing import Callable
 import sympy as sp
 
 from ..errors import BadInput
+from ..constraints import shorten
 
 BACKENDS = ("sympy", "symengine")
 INSTALL_HINT = "pip install 'diffkit[symengine]' (or pip install symengine)"
@@ -147,4 +148,4 @@ def backend(name: str = "sympy"):
         return SymPyBackend()
     if name == "symengine":
         return SymEngineBackend()
-    raise BadInput(f"unknown symbolic backend {name!r}; allowed: {', '.join(BACKENDS)}")
+    raise BadInput(f"unknown symbolic backend {shorten(name)}; allowed: {', '.join(BACKENDS)}")

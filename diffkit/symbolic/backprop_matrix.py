@@ -50,6 +50,7 @@ from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, MatrixEx
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..errors import BadInput
+from ..constraints import shorten
 from ..functions import relu, sigmoid, sigmoid_prime, softplus, step
 from . import render
 
@@ -386,7 +387,7 @@ def matrix_backprop(model: Any = None, *, sizes: Sequence[int] | None = None,
     if model is not None:
         spec = getattr(model, "spec", {}) or {}
         if spec.get("kind") != "mlp":
-            raise BadInput(f"model {getattr(model, 'name', model)!r} is not an MLP; the matrix backprop equations "
+            raise BadInput(f"model {shorten(getattr(model, 'name', model))} is not an MLP; the matrix backprop equations "
                            "are for mlp (--sizes, --activations, --mlp-loss)")
         sizes, activations, loss = spec["sizes"], spec["activations"], spec["loss"]
     sizes = tuple(int(s) for s in sizes)

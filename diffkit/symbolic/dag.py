@@ -50,6 +50,7 @@ from typing import Iterable, Sequence
 import sympy as sp
 
 from ..errors import BadInput
+from ..constraints import shorten
 
 MODES = ("reverse", "forward")
 
@@ -173,7 +174,7 @@ def dag_gradient(expr: sp.Expr, wrt: Sequence[sp.Symbol], *, mode: str = "revers
     DagDerivative
     """
     if mode not in MODES:
-        raise BadInput(f"unknown DAG differentiation mode {mode!r}; allowed: {', '.join(MODES)}")
+        raise BadInput(f"unknown DAG differentiation mode {shorten(mode)}; allowed: {', '.join(MODES)}")
     wrt = tuple(wrt)
     avoid = set(avoid) | {s.name for s in expr.free_symbols} | {s.name for s in wrt}
     repl, out = _program(expr, avoid)

@@ -34,6 +34,7 @@ from typing import Any
 
 import sympy as sp
 
+from ..constraints import shorten
 from ..errors import BadInput
 from ..functions import expand_sigmoid
 from ..model import Model
@@ -128,14 +129,14 @@ def derive(model: Model, *, form: str = "lecture", grad: dict[str, sp.Expr] | No
     be passed in when already computed, so that nothing is derived twice.
     """
     if form not in FORMS:
-        raise BadInput(f"unknown form {form!r}; allowed: {', '.join(FORMS)}")
+        raise BadInput(f"unknown form {shorten(form)}; allowed: {', '.join(FORMS)}")
     if form == "matrix":
         mf = model.matrix
         if mf is None and (getattr(model, "spec", None) or {}).get("kind") == "mlp":
             from .backprop_matrix import matrix_derivation  # the backprop equations, layer by layer
             return matrix_derivation(model)
         if mf is None:
-            raise BadInput(f"model {model.name!r} has no matrix form; models with one: "
+            raise BadInput(f"model {shorten(model.name)} has no matrix form; models with one: "
                            "linear-regression, logistic-regression, mlp")
         return Derivation(model, form, {mf.wrt.name: mf.gradient}, loss=mf.loss,
                           notes=(mf.description,) if mf.description else ())

@@ -40,4 +40,4 @@ def test_jacobian_modes_agree_and_cli(capsys):
     d = json.loads(capsys.readouterr().out)
     assert [w["name"] for w in d["workloads"]] == ["many_to_one", "few_to_many"]
     assert main(["jacobian", "--inputs", "0"]) == 2
-    assert "d must be an integer from 1 to 2000" in capsys.readouterr().err
+    assert "--inputs must be an integer in [1, 2000]" in capsys.readouterr().err  # the option, not "d"
