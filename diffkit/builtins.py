@@ -214,10 +214,12 @@ BUILTINS.update(LAYER_MODELS)
 
 def builtin(name: str, **options) -> Model:
     """The built-in model ``name``, configured with ``options`` (e.g. ``n=5`` for logistic-map)."""
+    if not isinstance(name, str):
+        raise BadInput(f"a built-in model name must be a string, one of {', '.join(BUILTINS)}; got {C.shorten(name)}")
     try:
         factory = BUILTINS[name]
     except KeyError:
-        raise BadInput(f"unknown model {name!r}; built-in models: {', '.join(BUILTINS)}") from None
+        raise BadInput(f"unknown model {C.shorten(name)}; built-in models: {', '.join(BUILTINS)}") from None
     try:
         return factory(**options)
     except TypeError as exc:

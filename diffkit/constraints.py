@@ -258,7 +258,7 @@ class Seq(Constraint):
     what: str = "items"
 
     def ok(self, value: Any) -> bool:
-        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, range, np.ndarray)):
             return False
         if not self.min_len <= len(value) <= self.max_len:
             return False
@@ -330,7 +330,7 @@ def check(name: str, value: Any, constraints, *, hint: str = "") -> Any:
         return value
     cs = constraints if isinstance(constraints, tuple) else (constraints,)
     seqs = [c for c in cs if isinstance(c, Seq)]
-    if len(seqs) == 1 and isinstance(value, (list, tuple)):
+    if len(seqs) == 1 and isinstance(value, (list, tuple, range)):
         sq = seqs[0]
         for i, v in enumerate(value):
             if not sq.item.ok(v):
@@ -470,3 +470,38 @@ BATCH = Param("batch", Interval(int, 1, 10**9), "Minibatch size b.", flag="--bat
 LAM = Param("lam", Interval(float, 0, None), "L2 regulariser λ.", flag="--lam")
 EPS = Param("eps", (Interval(float, 0, None, closed="neither"), None), "Target excess loss.", flag="--eps")
 STEP_SCALE = Param("C", Interval(float, 0, None, closed="neither"), "Step-size scale C.", flag="--C")
+K0 = Param("k0", Interval(float, 0, None), "Clock offset k0 of the c/k schedules.", flag="--k0")
+EPS_REL = Param("eps_rel", (Interval(float, 0, 1, closed="neither"), None),
+                "Relative target (F − F*)/(F(W₀) − F*).", flag="--eps-rel")
+PATIENCE = Param("patience", Interval(int, 0, 10**6), "Early stopping patience in epochs (0: off).",
+                 flag="--patience")
+SWEEP_POINTS = Param("points", Interval(int, 2, 200), "Step sizes in a sweep.", flag="--sweep")
+WORKERS = Param("workers", (Interval(int, 1, 256), None), "Local processes.", flag="--workers")
+FRACTION = Interval(float, 0, 1, closed="left")
+VAL = Param("val", (FRACTION, None), "Fraction held out for validation.", flag="--val")
+TEST = Param("test", (FRACTION, None), "Fraction held out for the final test.", flag="--test")
+
+# the report's GD/SGD study (diffkit report, diffkit.report.StudySettings): smaller than train's
+REPORT_N = Param("n", Interval(int, 2, 10**6), "GD/SGD study: synthetic samples.", flag="--n")
+REPORT_D = Param("d", Interval(int, 1, 200), "GD/SGD study: features (when the model is not linear/logistic "
+                 "regression itself).", flag="--d")
+REPORT_EPOCHS = Param("epochs", (Interval(int, 1, 10**4), None), "GD/SGD study: passes over the data.",
+                      flag="--epochs")
+REPORT_SEEDS = Param("seeds", Seq(SEED_INT, 1, 50, unique=True, what="seeds"), "GD/SGD study: seeds.",
+                     flag="--seeds")
+REPORT_EPS = Param("eps", Interval(float, 0, 1e6, closed="neither"), "GD/SGD study: target excess loss for "
+                   "'cost to reach ε'.", flag="--eps")
+
+# objects handed between the layers of the API
+import os as _os  # noqa: E402
+
+DATASET = Param("data", InstanceOf(("diffkit.optim.data:Dataset", "diffkit.optim.stream:FileData"),
+                                   "a Dataset (from diffkit.optim.make_data or load_csv) or streamed FileData"),
+                "The data set.")
+COMPARISON = Param("comparison", InstanceOf("diffkit.analysis.compare:Comparison",
+                                            "a Comparison (from diffkit.compare)"), "The comparison.")
+PATH = Param("path", InstanceOf((str, _os.PathLike), "a path (str or os.PathLike)"), "A file path.")
+_SYMPY = InstanceOf(("sympy:Basic", "sympy:MatrixBase"), "a SymPy expression or matrix")
+SYMPY_EXPRS = Param("exprs", (_SYMPY, Seq(_SYMPY, 0, 10**6, what="SymPy expressions")), "What to compute.")
+SYMPY_ARGS = Param("args", Seq(InstanceOf(("sympy:Symbol", "sympy:MatrixSymbol"), "a SymPy symbol"), 0, 10**6,
+                               what="symbols"), "The arguments, in order.")

@@ -42,6 +42,7 @@ import sympy as sp
 from .constraints import shorten
 from .errors import DomainError
 from .functions import relu, sigmoid, sigmoid_prime, softplus, step
+from .sizes import free_symbols
 
 FLOAT_MAX = float(np.finfo(np.float64).max)
 
@@ -68,7 +69,7 @@ def _num(v: float) -> str:
 def _magnitude(expr: sp.Expr, env: Mapping[sp.Symbol, float]) -> str:
     """|expr| at the point in arbitrary precision (SymPy Floats have no exponent limit)."""
     try:
-        return str(sp.Abs(expr.xreplace({s: sp.Float(env[s], 30) for s in expr.free_symbols})).evalf(3))
+        return str(sp.Abs(expr.xreplace({s: sp.Float(env[s], 30) for s in free_symbols(expr)})).evalf(3))
     except Exception:  # pragma: no cover - a function SymPy cannot evaluate
         return "more than 1.8e+308"
 
@@ -105,7 +106,7 @@ def _eval(e: sp.Expr, vals: list) -> float | None:
 
 def locate(expr: sp.Expr, point: Mapping[str, float]) -> Problem | None:
     """The innermost subexpression of ``expr`` that is undefined or overflows at ``point``, or None."""
-    env = {s: float(point[s.name]) for s in expr.free_symbols if s.name in point}
+    env = {s: float(point[s.name]) for s in free_symbols(expr) if s.name in point}
     values: dict[sp.Basic, float] = {}
     stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
     while stack:  # iterative post-order over the DAG: deep expressions do not hit the recursion limit
@@ -129,14 +130,14 @@ def locate(expr: sp.Expr, point: Mapping[str, float]) -> Problem | None:
         v = _eval(e, args)
         if v is None:  # a function this checker does not model: evaluate it as SymPy does
             try:
-                c = complex(e.xreplace({s: sp.Float(env[s]) for s in e.free_symbols if s in env}).evalf())
+                c = complex(e.xreplace({s: sp.Float(env[s]) for s in free_symbols(e) if s in env}).evalf())
                 v = c.real if abs(c.imag) <= 1e-300 else math.nan
             except (TypeError, ValueError, OverflowError, KeyError):
                 v = math.nan
         values[e] = v
         if math.isfinite(v):
             continue
-        sub = {s.name: env[s] for s in sorted(e.free_symbols, key=lambda s: s.name) if s in env}
+        sub = {s.name: env[s] for s in sorted(free_symbols(e), key=lambda s: s.name) if s in env}
         kind, reason = _why(e, args, env)
         return Problem(e, kind, sub, reason)
     return None
@@ -169,3 +170,30 @@ def check_model(model, point: Mapping[str, float] | None = None) -> dict[str, fl
     if model.loss is not None:
         check_point(model.loss, pt)
     return pt
+
+
+def check_value(value, expr: sp.Expr, env: Mapping, *, what: str, point: Mapping[str, float]) -> float:
+    """``float(value)`` when it is a finite real; else DomainError naming where ``expr`` breaks.
+
+    ``env`` maps the symbols of ``expr`` to their values (SymPy numbers or floats), ``point`` is
+    the user's point, shown when the culprit cannot be pinned down.
+    """
+    try:
+        c = complex(value)
+        if abs(c.imag) <= 1e-300 * max(1.0, abs(c.real)) and math.isfinite(c.real):
+            return c.real
+    except (TypeError, ValueError, OverflowError):
+        pass
+    vals = {}
+    for s, v in env.items():
+        try:
+            f = complex(v)
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if f.imag == 0 and math.isfinite(f.real):
+            vals[getattr(s, "name", str(s))] = f.real
+    p = locate(expr, vals)
+    if p is not None:
+        raise DomainError(p.message(f"{what}: "))
+    at = ", ".join(f"{k} = {_num(v)}" for k, v in point.items())
+    raise DomainError(f"{what} is undefined at {at} (its value is {value})")

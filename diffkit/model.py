@@ -35,6 +35,7 @@ import sympy as sp
 from . import constraints as C
 from .constraints import Interval as _Range, check, shorten
 from .errors import BadInput
+from .sizes import free_symbols
 
 Interval = tuple[float, float]
 
@@ -128,7 +129,7 @@ class Model:
         if not self.params:
             raise BadInput("a model needs at least one parameter to differentiate")
         if self.loss is not None:
-            free = {s.name for s in self.loss.free_symbols}
+            free = {s.name for s in free_symbols(self.loss)}  # on the DAG: l₃₀ has 10⁹ tree nodes
             unknown = sorted(free - set(names))
             if unknown:
                 raise BadInput(f"loss uses symbol {unknown[0]!r}, which is neither parameter, data nor hyperparameter")

@@ -41,6 +41,7 @@ from ..errors import BadInput
 from ..model import Model
 from .numeric_warnings import Recorder, capture
 from .prepare import KINKED, Prepared, prepare  # noqa: F401  (KINKED re-exported)
+from .. import constraints as _cons
 
 RTOL = {"reverse": 1e-12, "numeric": 1e-7, "complex_step": 1e-12}
 SOURCES = ("symbolic", "reverse", "numeric", "complex_step")
@@ -160,6 +161,7 @@ class _Evaluator:
         return PointAgreement(dict(pt), value, grads, errors, verdicts, kinks, sites)
 
 
+@_cons.validate_params(model=_cons.MODEL, point=_cons.POINT, points=_cons.POINTS, seed=_cons.SEED)
 def agreement(model: Model, point: Mapping[str, float] | None = None, *, points: int = 10,
               seed: int = 0, prepared: Prepared | None = None, recorder: Recorder | None = None) -> Agreement:
     """Gradient agreement at ``point`` (the model's point by default) and at ``points`` random points.

@@ -41,6 +41,7 @@ from .operation_counts import CONVENTION, symbolic_counts, tree_ops
 from .prepare import Prepared, prepare
 from .redundancy import Repeated, redundancy
 from .representations import Representation, representations
+from .. import constraints as _cons
 
 #: Seed of the random direction of the forward-mode check (fixed: the output is reproducible).
 DIRECTION_SEED = 0
@@ -170,6 +171,7 @@ def _forward_mode(prep: Prepared, rev: Mapping[str, float], reps) -> dict[str, A
             "full_gradient": {"jvps": k, "vjps": 1, "ops_by_jvps": fwd.shared, "ops_by_vjp": tape.shared}}
 
 
+@_cons.validate_params(model=_cons.MODEL, point=_cons.POINT, points=_cons.POINTS, seed=_cons.SEED)
 def compare(model: Model, point: Mapping[str, float] | None = None, *, points: int = 10,
             seed: int = 0) -> Comparison:
     """Compare symbolic and automatic differentiation of ``model`` at ``point``.

@@ -149,12 +149,14 @@ def higher_orders(function: str = "sigmoid", *, max_k: int = 8, expr: str | None
                   at: dict[str, float] | None = None) -> HigherOrders:
     """The k-th derivatives, k = 1..max_k, four ways (see the module docstring)."""
     from .. import engine as dk
+    from ..domain import check_point
     from ..symbolic.derive import cse_prefix
     from ..symbolic.numeric import to_engine, to_numpy
     from .numeric_warnings import capture
 
     max_k = _check_k(max_k)
     name, f, v, x0 = scalar_function(function, expr=expr, wrt=wrt, at=at)
+    check_point(f, {v.name: x0})  # DomainError (log(x) at x = 0), not a complex number later
     fe = to_engine(f, [v])
     rows = []
     d_sym = exponential_form(f)
@@ -165,6 +167,7 @@ def higher_orders(function: str = "sigmoid", *, max_k: int = 8, expr: str | None
             seconds: dict[str, float] = {}
             t = time.perf_counter()
             d_sym = sp.diff(d_sym, v)
+            check_point(d_sym, {v.name: x0}, what=f"d^{k}f/d{v.name}^{k}: ")
             sym_val = float(to_numpy(d_sym, [v])(np.float64(x0)))
             seconds["symbolic"] = time.perf_counter() - t
             t = time.perf_counter()

@@ -32,7 +32,8 @@ import sympy as sp
 
 from ..model import Model
 from ..symbolic import render
-from ..domain import check_model
+from ..domain import check_model, check_value
+from .. import constraints as _cons
 
 
 def decompose(expr: sp.Expr, *, output: str = "L", avoid=()) -> tuple[tuple[sp.Symbol, sp.Expr], ...]:
@@ -196,6 +197,7 @@ def _evaluate_forward(steps, point: Mapping[str, float], model: Model) -> dict[s
     return values, env
 
 
+@_cons.validate_params(model=_cons.MODEL, point=_cons.POINT)
 def backprop_listing(model: Model, point: Mapping[str, float] | None = None) -> BackpropListing:
     """The lecture's BACKWARD listing for ``model`` at ``point`` (default: the model's point)."""
     pt = check_model(model, point)  # DomainError naming the function, e.g. log(w) at w = 0
@@ -231,5 +233,7 @@ def backprop_listing(model: Model, point: Mapping[str, float] | None = None) -> 
         adj_env[sp.Symbol(f"d_{v.name}", real=True)] = value
         kind = "output" if v == output else ("param" if v in model.params else "intermediate")
         fwd = forward_values.get(v.name, pt.get(v.name))
+        value = check_value(value, value if v == output else rule, {**env, **adj_env}, what=f"∂_{v.name} L",
+                            point=pt)  # a DomainError naming the culprit, not a complex number
         lines.append(ListingLine(v.name, kind, terms, float(value), float(fwd)))
     return BackpropListing(model, pt, steps, forward_values, tuple(lines))

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from .. import constraints as C
+from ..budget import enforce, estimate_backprop, estimate_check, estimate_compare
 from ..errors import BadInput
 from .tables import Column, WideOpt, echo_fit, echo_table, number
 from .app import AtOpt, JsonOpt, ModelOptions, app, emit_json, model_command, option, replace_defaults, seed_option
@@ -55,6 +56,7 @@ def compare_cmd(
     from ..analysis.compare import compare
 
     m, point = _model(opts)
+    enforce(estimate_compare(m, points), force=opts.force)
     c = compare(m, point, points=points, seed=seed)
     if report is not None:
         from ..report import write_report
@@ -230,6 +232,7 @@ def backprop_cmd(
         print_layer_listing(m, point, latex=latex, json_out=json_out)
         return
     refuse_scalar_listing_of_a_wide_mlp(m)
+    enforce(estimate_backprop(m), force=opts.force)
     lst = backprop_listing(m, point)
     if json_out:
         emit_json(lst.to_dict(), "backprop")
@@ -268,6 +271,8 @@ def check_cmd(
         raise BadInput("--claims FILE is required (one 'name = expression' per line; - reads standard input)")
     text = _read_text(claims)
     m, point = _model(opts)
+    enforce(estimate_check(m, points, sum(1 for ln in text.splitlines() if ln.split("#")[0].strip())),
+            force=opts.force)
     m = replace_defaults(m, point)
     res = check_claims(m, text, points=points, seed=seed)
     if json_out:

@@ -25,7 +25,7 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 
-from .. import constraints as C
+from .. import budget as _budget, constraints as C
 from ..constraints import Param, shorten
 from ..errors import BadInput
 
@@ -248,9 +248,9 @@ def parse_seeds(text: str | int, *, option: str = "--seeds", single: bool = Fals
     return out
 
 
-def _seed_convert(single: bool):
+def _seed_convert(single: bool, max_count: int | None = None):
     def conv(value, label):
-        seeds = parse_seeds(value, option=label, single=single)
+        seeds = parse_seeds(value, option=label, single=single, max_count=max_count)
         return seeds[0] if single else seeds
     return conv
 
@@ -260,9 +260,10 @@ def seed_option(param: Param = C.SEED, *decls: str, help: str | None = None, sin
     """A ``--seed``-like option read with :func:`parse_seeds` (the command receives int or tuple)."""
     decls = decls or (param.flag,)
     text = (help if help is not None else param.help).rstrip()
+    most = getattr(param.constraint, "max_len", C.SEEDS.constraint.max_len)
     text += (" Allowed: one seed, 0..4294967295." if single else
-             " Allowed: a list and/or inclusive ranges, e.g. 0,1,2 or 0..4; at most 1000 seeds.")
-    conv = _seed_convert(single)
+             f" Allowed: a list and/or inclusive ranges, e.g. 0,1,2 or 0..4; at most {most} seeds.")
+    conv = _seed_convert(single, None if single else most)
 
     def validate(value):
         return None if value is None else conv(value, decls[0])
@@ -306,7 +307,9 @@ ActsOpt = Annotated[Optional[str], option(
     convert=_names)]
 MlpLossOpt = Annotated[Optional[str], option(C.MLP_LOSS)]
 ForceOpt = Annotated[bool, typer.Option(
-    "--force", help="Run even when the work is estimated to exceed the time or memory budget.")]
+    "--force", help=f"Run even when the work is estimated to exceed the budget ({_budget.TIME_BUDGET_S:g} s, "
+                    f"{_budget.MEMORY_BUDGET_BYTES // 2**30} GiB); without it such work is refused before it starts, "
+                    "naming the estimate.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable keys instead of a table.")]
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from ..budget import SIMPLIFY_LIMIT_S, deadline, enforce, estimate_derive
 from ..symbolic.derive import FORMS, derive as derive_gradient, hessian
 from ..symbolic import render
 from .app import JsonOpt, ModelOptions, emit_json, model_command
@@ -33,7 +34,10 @@ def derive_cmd(
       diffkit derive logistic-map -n 3 --form cse --json
     """
     m, _ = opts.build()
-    d = derive_gradient(m, form=form)
+    enforce(estimate_derive(m, form), force=opts.force)
+    with deadline(SIMPLIFY_LIMIT_S if form == "simplified" and not opts.force else 0, "--form simplified",
+                  "try --form lecture or --form cse"):
+        d = derive_gradient(m, form=form)
     hess = hessian(m) if show_hessian else None
     if json_out:
         out = {**d.to_dict(), "hessian": None}

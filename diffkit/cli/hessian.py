@@ -8,7 +8,9 @@ import typer
 from rich import box
 from .tables import Table  # fitted to the terminal (diffkit.cli.tables)
 
-from .app import JsonOpt, app, emit_json
+from .. import constraints as C
+from ..budget import enforce, estimate_hessian, estimate_matrix
+from .app import ActsOpt, ForceOpt, JsonOpt, SizesOpt, app, emit_json, option, seed_option
 
 
 @app.command("hessian")
@@ -19,11 +21,12 @@ def hessian_cmd(
     n: Annotated[int, typer.Option("--n", help="Samples of the data matrix X (1..100000).")] = 1000,
     dim: Annotated[int, typer.Option("--dim", "-d", help="Features d (1..500).")] = 50,
     lam: Annotated[float, typer.Option("--lam", help="Ridge weight λ of λ‖w‖² (≥ 0).")] = 0.1,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the data and the point.")] = 0,
-    depth: Annotated[Optional[int], typer.Option("--depth", help="logistic-map: depth n.", show_default=False)] = None,
-    sizes: Annotated[Optional[str], typer.Option("--sizes", help="mlp: widths, e.g. 2,3,1.")] = None,
-    activations: Annotated[Optional[str], typer.Option("--activations", help="mlp: one per layer.")] = None,
+    seed: Annotated[str, seed_option(C.SEED, help="Seed of the data and the point.")] = "0",
+    depth: Annotated[Optional[int], option(C.DEPTH, "--depth", show_default=False)] = None,
+    sizes: SizesOpt = None,
+    activations: ActsOpt = None,
     json_out: JsonOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """The Hessian both ways: closed form or symbolic, against automatic differentiation.
 
@@ -48,6 +51,7 @@ def hessian_cmd(
     name = model or "logistic-regression"
     con = _console()
     if name in MATRIX_MODELS:
+        enforce(estimate_matrix(n, dim, what=f"the {name} Hessian exhibit"), force=force)
         h = matrix_hessian(name, n=n, d=dim, lam=lam, seed=seed)
         if json_out:
             emit_json(h.to_dict(), "hessian")
@@ -73,6 +77,7 @@ def hessian_cmd(
         ok = h.ok
     else:
         m = resolve_model(name, None, None, depth, None, sizes, activations, None)
+        enforce(estimate_hessian(m), force=force)
         h = hessian_at_point(m)
         if json_out:
             emit_json(h.to_dict(), "hessian")

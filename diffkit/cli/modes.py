@@ -8,7 +8,8 @@ import typer
 from rich import box
 from .tables import Table  # fitted to the terminal (diffkit.cli.tables)
 
-from .app import JsonOpt, app, emit_json
+from ..budget import enforce, estimate_jacobian
+from .app import ForceOpt, JsonOpt, app, emit_json
 
 
 @app.command("jacobian")
@@ -17,6 +18,7 @@ def jacobian_cmd(
     m: Annotated[int, typer.Option("--outputs", help="Outputs of the few-to-many workload (1..2000).")] = 200,
     repeats: Annotated[int, typer.Option("--repeats", help="Timing repeats (1..100).")] = 5,
     json_out: JsonOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Forward or reverse mode for a full Jacobian: n JVPs against m VJPs, measured.
 
@@ -33,6 +35,7 @@ def jacobian_cmd(
     from ..analysis.modes import jacobian_costs
     from .tables import _console
 
+    enforce(estimate_jacobian(d, m, repeats), force=force)
     rows = jacobian_costs(d=d, m=m, repeats=repeats)
     if json_out:
         emit_json({"workloads": [r.to_dict() for r in rows]}, "jacobian")

@@ -14,6 +14,8 @@ from typing import Annotated, Optional
 import typer
 
 from .. import constraints as C
+from ..errors import BadInput
+from ..budget import enforce, estimate_report, estimate_study
 from .analyze import PointsOpt, SeedOpt, _model
 from .app import JsonOpt, ModelOptions, emit_json, model_command, option, seed_option
 
@@ -39,19 +41,18 @@ def report_cmd(
     opts: ModelOptions, points: PointsOpt = 10, seed: SeedOpt = "0",
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="HTML file to write (default reports/<model>.html); the PDF goes beside it.")] = None,
-    n: Annotated[int, typer.Option("--n", help="GD/SGD study: synthetic samples.")] = 1000,
-    d: Annotated[int, typer.Option("--d", help="GD/SGD study: features (when the model is not linear/logistic "
-                                               "regression itself).")] = 5,
-    epochs: Annotated[Optional[int], typer.Option(
-        "--epochs", help="GD/SGD study: passes over the data (default 20; with --data, diffkit train's defaults).",
+    n: Annotated[int, option(C.REPORT_N)] = 1000,
+    d: Annotated[int, option(C.REPORT_D)] = 5,
+    epochs: Annotated[Optional[int], option(
+        C.REPORT_EPOCHS, help="GD/SGD study: passes over the data (default 20; with --data, diffkit train's defaults).",
         show_default=False)] = None,
     data: Annotated[Optional[str], typer.Option(
         "--data", help="GD/SGD study of the report's own model on this data set (bundled name, CSV or .npy), "
                        "split and trained as diffkit train does.")] = None,
     target: Annotated[Optional[str], typer.Option("--target", help="Target column of --data.")] = None,
     lam: Annotated[float, option(C.LAM, help="GD/SGD study: L2 regulariser λ.")] = 0.0,
-    seeds: Annotated[str, seed_option(C.SEEDS, help="GD/SGD study: seeds.", single=False)] = "0..4",
-    eps: Annotated[float, typer.Option("--eps", help="GD/SGD study: target excess loss for 'cost to reach ε'.")] = 1e-4,
+    seeds: Annotated[str, seed_option(C.REPORT_SEEDS, single=False)] = "0..4",
+    eps: Annotated[float, option(C.REPORT_EPS)] = 1e-4,
     timing: Annotated[bool, typer.Option("--timing/--no-timing", help="Measure wall time (--no-timing: no wall-time "
                                                                        "plot; the files are byte-identical per input).")] = True,
     sections: Annotated[Optional[str], typer.Option(
@@ -79,12 +80,17 @@ def report_cmd(
     from ..report import StudySettings, write_report
     from ..report.write import check_path, parse_sections
 
+    if target is not None and data is None:
+        raise BadInput("--target only applies with --data (the target column of the data set)")
     settings = StudySettings(n=n, d=d, epochs=epochs, seeds=tuple(seeds), eps=eps, timing=timing,
                              data=data, target=target, lam=lam)
     names = parse_sections(sections)
     m, point = _model(opts)
     path = out if out is not None else Path("reports") / f"{m.name}.html"
     check_path(path)  # fail on a bad path before the work
+    enforce(estimate_report(m, points, study=None if data is not None else estimate_study(
+        n=settings.n, d=int(m.spec.get("d", settings.d)), epochs=settings.epochs, batch=settings.batch,
+        seeds=len(settings.seeds))), force=opts.force)
     c = compare(m, point, points=points, seed=seed)
     inputs = report_inputs(m, settings=settings, sections=names)
     w = write_report(c, path, **inputs)

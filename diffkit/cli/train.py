@@ -17,7 +17,9 @@ from .. import constraints as C_
 from ..constraints import shorten
 from ..errors import BadInput
 from ..optim.problem import SYNTHETIC as _SYNTHETIC
-from .app import ActsOpt, MlpLossOpt, SizesOpt, app, emit_json, finite_float, given, option, seed_option
+from ..budget import enforce, estimate_study
+from .app import (ActsOpt, ForceOpt, MlpLossOpt, SizesOpt, app, emit_json, finite_float, given, option,
+                  seed_option)
 from .app import parse_seeds as _parse_seeds
 
 
@@ -106,11 +108,12 @@ def train(
     noise: Annotated[float, option(C_.NOISE)] = 0.1,
     condition: Annotated[float, option(C_.CONDITION)] = 1.0,
     data_seed: Annotated[str, seed_option(C_.DATA_SEED, help="Seed of the synthetic (or moons) data.")] = "0",
-    val: Annotated[Optional[float], typer.Option(
-        "--val", help="Fraction held out for validation (recorded during the runs). Default 0.2 with --data, "
-                      "0 for synthetic data.")] = None,
-    test: Annotated[Optional[float], typer.Option(
-        "--test", help="Fraction held out for the final test. Default 0.2 with --data, 0 for synthetic data.")] = None,
+    val: Annotated[Optional[float], option(
+        C_.VAL, help="Fraction held out for validation (recorded during the runs). Default 0.2 with --data, "
+                     "0 for synthetic data.")] = None,
+    test: Annotated[Optional[float], option(
+        C_.TEST, help="Fraction held out for the final test. Default 0.2 with --data, 0 for synthetic data; "
+                      "--val + --test < 1.")] = None,
     split_seed: Annotated[str, seed_option(C_.SEED, "--split-seed",
                                            help="Seed of the train/validation/test split.")] = "0",
     standardize: Annotated[Optional[bool], typer.Option(
@@ -129,13 +132,14 @@ def train(
         "--C", help="Step-size scale, one value or per method (gd=0.5,sgd=0.1). Default (linear, logistic, "
                     "ridge-sigmoid): gd 1/L; sgd and minibatch C = 1/μ with k0 = C·mean‖x‖² − 1, so α₁ = "
                     "1/mean‖x‖² and Cμ = 1 (the O(1/k) condition). mlp: α₁ = 0.5 (gd), 0.02 (sgd), 0.2 "
-                    "(minibatch), halved after 10 epochs.")] = None,
+                    "(minibatch), halved after 10 epochs. Allowed: number > 0, each.")] = None,
     k0: Annotated[Optional[str], typer.Option("--k0", help="Clock offset k0 of c/k and c/sqrt(k), one value or per "
-                                                           "method. Default: see --C (0 when --C is given).")] = None,
+                                                           "method. Default: see --C (0 when --C is given). "
+                                                           "Allowed: number ≥ 0, each.")] = None,
     lam: Annotated[float, option(C_.LAM, help="L2 regulariser λ: minimise mean loss + λ·½‖W‖².")] = 0.0,
     epochs: Annotated[Optional[str], typer.Option(
         "--epochs", help="Passes over the data per run, one value or per method. Default: gd 5000, sgd and "
-                         "minibatch 50 (mlp: gd 1000).")] = None,
+                         "minibatch 50 (mlp: gd 1000). Allowed: 1..10000000, each.")] = None,
     batch: Annotated[int, option(C_.BATCH, help="Minibatch size b (at most the training rows).")] = 32,
     seeds: Annotated[str, seed_option(C_.SEEDS, help="Run seeds.", single=False)] = "0",
     sampling: Annotated[str, typer.Option(
@@ -146,13 +150,13 @@ def train(
     init: Annotated[Optional[str], typer.Option(
         "--init", help="Initial weights: zeros, glorot or he (seeded by the run seed). Default: he for ReLU "
                        "networks, glorot for other networks, zeros otherwise.")] = None,
-    patience: Annotated[int, typer.Option("--patience", help="Early stopping: stop when the validation loss has not "
-                                                             "improved for this many epochs (0: off).")] = 0,
+    patience: Annotated[int, option(C_.PATIENCE, help="Early stopping: stop when the validation loss has not "
+                                                      "improved for this many epochs (0: off).")] = 0,
     eps: Annotated[float, option(C_.EPS, help="Target excess loss F − F* for the 'cost to reach ε' column.")] = 1e-3,
-    eps_rel: Annotated[Optional[float], typer.Option(
-        "--eps-rel", help="Relative target (F − F*)/(F(W₀) − F*) instead of --eps.")] = None,
-    sweep_points: Annotated[Optional[int], typer.Option(
-        "--sweep", help="Step-size sweep: this many log-spaced C per method, from 0.01× to 10× its default C "
+    eps_rel: Annotated[Optional[float], option(
+        C_.EPS_REL, help="Relative target (F − F*)/(F(W₀) − F*) instead of --eps.")] = None,
+    sweep_points: Annotated[Optional[int], option(
+        C_.SWEEP_POINTS, help="Step-size sweep: this many log-spaced C per method, from 0.01× to 10× its default C "
                         "(the sensitivity study; --plot draws it).")] = None,
     best_seeds: Annotated[Optional[str], typer.Option(
         "--best-seeds", help="With --sweep: rerun each method's best C with these seeds (e.g. 0..9).")] = None,
@@ -164,8 +168,8 @@ def train(
     stream: Annotated[bool, typer.Option(
         "--stream", help="Read a .npy or CSV --data from disk a window at a time instead of loading it (data "
                          "larger than memory; linear/logistic regression; no split or scaling).")] = False,
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Run the study's runs in this many local "
-                                                                     "processes.")] = None,
+    workers: Annotated[Optional[int], option(C_.WORKERS, help="Run the study's runs in this many local "
+                                                              "processes.")] = None,
     scheduler: Annotated[Optional[str], typer.Option(
         "--scheduler", help="Run the study's runs on the Dask scheduler at this address (tcp://host:8786).")] = None,
     timing: Annotated[Optional[bool], typer.Option(
@@ -174,6 +178,7 @@ def train(
              "byte-identical for the same options and seeds (time_s is null). --json --timing adds times.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the study as JSON (stable keys, no progress "
                                                            "bar).")] = False,
+    force: ForceOpt = False,
     wide: Annotated[bool, typer.Option("--wide", help="Show every column and every digit (no fitting to the "
                                                       "terminal's width).")] = False,
 ) -> None:
@@ -203,13 +208,24 @@ def train(
     seed_list = tuple(seeds)
     rerun = parse_seeds(best_seeds, "--best-seeds") if best_seeds is not None else None
     _refuse_synthetic_options(data, target)
+    method_list = tuple(p.strip() for p in methods.split(",") if p.strip())
+    epoch_plan = _per_method(epochs, "--epochs", _int("--epochs", C_.EPOCHS))
+    runs = len(seed_list) * (sweep_points or 1) + len(rerun or ())
+
+    def _budget(n_rows: int, d_cols: int, params=None, network=False) -> None:
+        enforce(estimate_study(n=n_rows, d=d_cols, params=params, methods=method_list, epochs=epoch_plan,
+                               batch=batch, seeds=runs, network=network, what="training"), force=force)
+
+    if data is None:  # synthetic data: refuse before the data are made
+        _budget(n, d)
     from ..optim.results import x_axis
     xfield = x_axis(x)
     if stream:
         m, train_data, prep_info, val_ds, test_ds = _streamed(model, data, target, val, test, standardize, intercept)
+        _budget(train_data.n, train_data.d, params=len(m.params))
         res = study(m, train_data, C=_per_method(C, "--C", _number("--C", C_.STEP_SCALE)), seeds=seed_list,
                     methods=tuple(p.strip() for p in methods.split(",") if p.strip()),
-                    schedule=_per_method(schedule, "--schedule", str), k0=_per_method(k0, "--k0", _number("--k0")),
+                    schedule=_per_method(schedule, "--schedule", str), k0=_per_method(k0, "--k0", _number("--k0", C_.K0)),
                     lam=lam, epochs=_per_method(epochs, "--epochs", _int("--epochs", C_.EPOCHS)), batch=batch,
                     sampling=sampling, gradient=gradient, eps=None if eps_rel is not None else eps, eps_rel=eps_rel,
                     timing=(not json_out) if timing is None else timing, init=init, heldout=prep_info,
@@ -226,8 +242,9 @@ def train(
     m, prep = problem(model, data, target, sizes=sizes, activations=activations, mlp_loss=mlp_loss, n=n, d=d,
                       noise=noise, condition=condition, data_seed=data_seed, val=val, test=test,
                       split_seed=split_seed, standardize=standardize, intercept=intercept)
+    _budget(prep.train.n, prep.train.d, params=len(m.params), network=m.spec.get("kind") == "mlp")
     kwargs = dict(methods=tuple(p.strip() for p in methods.split(",") if p.strip()),
-                  schedule=_per_method(schedule, "--schedule", str), k0=_per_method(k0, "--k0", _number("--k0")),
+                  schedule=_per_method(schedule, "--schedule", str), k0=_per_method(k0, "--k0", _number("--k0", C_.K0)),
                   lam=lam, epochs=_per_method(epochs, "--epochs", _int("--epochs", C_.EPOCHS)), batch=batch,
                   sampling=sampling, gradient=gradient, eps=None if eps_rel is not None else eps, eps_rel=eps_rel,
                   timing=(not json_out) if timing is None else timing, val=prep.val, test=prep.test,
@@ -258,18 +275,19 @@ def train(
 
 @app.command("profile")
 def profile_cmd(
-    eps_rel: Annotated[float, typer.Option("--eps-rel", help="Target relative excess loss (F − F*)/(F(W₀) − F*) "
-                                                              "each method must reach.")] = 1e-2,
-    seeds: Annotated[str, typer.Option("--seeds", help="Run seeds per method and problem, e.g. 0..2.")] = "0,1,2",
+    eps_rel: Annotated[float, option(C_.EPS_REL, help="Target relative excess loss (F − F*)/(F(W₀) − F*) "
+                                                      "each method must reach.")] = 1e-2,
+    seeds: Annotated[str, seed_option(C_.SEEDS, help="Run seeds per method and problem.", single=False)] = "0,1,2",
     methods: Annotated[str, typer.Option("--methods", help="Comma-separated: gd, sgd, minibatch.")] = "gd,sgd,minibatch",
     problems: Annotated[Optional[str], typer.Option(
         "--problems", help="Comma-separated subset of the built-in problems (default: all): diabetes, "
                            "breast-cancer, moons, digits.")] = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write the profile as .svg or .png.")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Local processes for the runs.")] = None,
+    workers: Annotated[Optional[int], option(C_.WORKERS, help="Local processes for the runs.")] = None,
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address for the "
                                                                          "runs.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the profile as JSON.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Performance profile of GD, SGD and minibatch SGD across the built-in problems (AlgoPerf-style).
 
@@ -296,7 +314,10 @@ def profile_cmd(
             chosen += hit
     if eps_rel <= 0 or eps_rel >= 1 or eps_rel != eps_rel:
         raise BadInput(f"--eps-rel must be in (0, 1), got {eps_rel!r}")
-    prof, studies = performance_profile(eps_rel=eps_rel, seeds=parse_seeds(seeds), problems=chosen,
+    from ..budget import PROFILE_BUDGET_S, estimate_profile
+    n_methods = len([m for m in methods.split(",") if m.strip()])
+    enforce(estimate_profile(chosen, len(seeds), n_methods), force=force, budget_s=PROFILE_BUDGET_S)
+    prof, studies = performance_profile(eps_rel=eps_rel, seeds=tuple(seeds), problems=chosen,
                                         methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
                                         executor=executor, workers=workers, progress=not json_out)
     if plot is not None:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import BadInput
+from .. import constraints as _cons
 
 #: Step-size schedules.  k = 1, 2, ... counts the updates; C is the scale.
 SCHEDULES: dict[str, str] = {
@@ -116,6 +117,8 @@ class Schedule:
         object.__setattr__(self, "lam", _finite("λ (lam)", self.lam, nonneg=True))
         object.__setattr__(self, "k0", _finite("schedule offset k0", self.k0, nonneg=True))
 
+    @_cons.validate_params(start=_cons.Param("start", _cons.Interval(int, 0, None)),
+                           count=_cons.Param("count", _cons.Interval(int, 0, 10**9)))
     def steps(self, start: int, count: int) -> np.ndarray:
         """α_{start+1}, ..., α_{start+count} as a float64 array."""
         k = np.arange(start + 1, start + count + 1, dtype=np.float64)

@@ -25,8 +25,10 @@ import numpy as np
 
 from .. import stable
 from ..errors import BadInput
+from ..constraints import shorten
 from ..io import read_text
 from ..model import Model
+from .. import constraints as _cons
 
 #: Synthetic problem kinds :func:`make_data` can generate.
 KINDS: tuple[str, ...] = ("linear-regression", "logistic-regression")
@@ -51,8 +53,13 @@ class Dataset:
     labels: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
-        X = np.ascontiguousarray(self.X, dtype=np.float64)
-        y = np.ascontiguousarray(self.y, dtype=np.float64).reshape(-1)
+        try:
+            X = np.ascontiguousarray(self.X, dtype=np.float64)
+            y = np.ascontiguousarray(self.y, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise BadInput(f"X and y must be numeric arrays: {str(exc)[:80]}") from None
+        if not isinstance(self.features, (tuple, list)) or len(set(self.features)) != len(self.features):
+            raise BadInput(f"feature names must be distinct, got {shorten(self.features)}")
         if X.ndim != 2 or X.shape[0] != y.shape[0]:
             raise BadInput(f"X must be n × d and y have n entries; got X {X.shape}, y {y.shape}")
         if X.shape[0] == 0:
@@ -126,6 +133,7 @@ def as_classes(data: Dataset, *, binary: bool = False) -> Dataset:
                    labels=tuple(float(v) for v in values))
 
 
+@_cons.validate_params(seed=_cons.DATA_SEED, noise=_cons.NOISE, condition=_cons.CONDITION)
 def make_data(kind: str = "linear-regression", *, n: int = 1000, d: int = 10, noise: float = 0.1,
               seed: int | np.random.Generator = 0, condition: float = 1.0) -> Dataset:
     """A seeded synthetic data set with known generating parameters.
@@ -174,6 +182,7 @@ def make_data(kind: str = "linear-regression", *, n: int = 1000, d: int = 10, no
                    f"synthetic {kind} (n={n}, d={d}, noise={noise}, condition={condition})", truth)
 
 
+@_cons.validate_params(path=_cons.PATH, target=_cons.Param("target", _cons.Text(200, 1)))
 def load_csv(path: str | Path, *, target: str, features: tuple[str, ...] | None = None) -> Dataset:
     """Read a CSV file with a header row; every other column (or ``features``) is a feature.
 

@@ -321,9 +321,8 @@ def _check_eps(eps, what: str) -> None:
         raise BadInput(f"{what} must be a number > 0, got {eps!r}")
 
 
-@validate_params(model=C_.MODEL, lam=C_.LAM, batch=C_.BATCH, eps=C_.EPS,
-                 eps_rel=C_.Param("eps_rel", C_.EPS.constraint, "Target relative excess loss."),
-                 workers=C_.Param("workers", (C_.Interval(int, 1, 256), None), "Local processes."))
+@validate_params(model=C_.MODEL, data=C_.DATASET, lam=C_.LAM, batch=C_.BATCH, seeds=C_.SEEDS,
+                 eps=C_.EPS, eps_rel=C_.EPS_REL, workers=C_.WORKERS)
 def study(model: Model, data: Dataset, *, methods: Sequence[str] = METHODS,
           schedule: str | Mapping[str, str] | None = None,
           C: float | Mapping[str, float] | None = None, k0: float | Mapping[str, float] | None = None,

@@ -20,6 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .. import constraints as _C
 from ..errors import BadInput
 from ..model import Model
 
@@ -70,17 +71,16 @@ class StudySettings:
     def __post_init__(self) -> None:
         if self.epochs is None and self.data is None:
             object.__setattr__(self, "epochs", 20)
-        for what, v, lo, hi in (("--n", self.n, 2, 10**6), ("--d", self.d, 1, 200),
-                                ("--epochs", 1 if self.epochs is None else self.epochs, 1, 10**4),
-                                ("batch", self.batch, 1, 10**6)):
-            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-                raise BadInput(f"{what} must be an integer in [{lo}, {hi}], got {v!r}")
-        seeds = tuple(self.seeds)
-        if not seeds or len(seeds) > 50 or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
-            raise BadInput(f"--seeds must be 1 to 50 non-negative integers, got {self.seeds!r}")
-        object.__setattr__(self, "seeds", seeds)
-        if not (isinstance(self.eps, (int, float)) and 0 < self.eps < 1e6):
-            raise BadInput(f"eps must be a number > 0, got {self.eps!r}")
+        # the ranges are declared once (diffkit.constraints.REPORT_*), as `diffkit report --help` shows them
+        _C.check("--n", self.n, _C.REPORT_N.constraint)
+        _C.check("--d", self.d, _C.REPORT_D.constraint)
+        _C.check("--epochs", self.epochs, _C.REPORT_EPOCHS.constraint)
+        _C.check("batch", self.batch, _C.Interval(int, 1, 10**6))
+        seeds = self.seeds
+        _C.check("--seeds", seeds, _C.REPORT_SEEDS.constraint)
+        object.__setattr__(self, "seeds", tuple(int(s) for s in seeds))
+        _C.check("--eps", self.eps, _C.REPORT_EPS.constraint)
+        _C.check("--lam", self.lam, _C.LAM.constraint)
 
 
 def study_kind(model: Model | None) -> str:

@@ -17,6 +17,7 @@ from ..constraints import shorten
 from ..errors import BadInput
 from ..io import check_output, write_atomically as _write_atomically
 from .document import Document
+from .. import constraints as _cons
 
 HTML_SUFFIXES = (".html", ".htm")
 
@@ -74,10 +75,8 @@ def check_path(path: str | os.PathLike) -> tuple[Path, Path]:
     p = Path(path)
     if p.suffix.lower() not in HTML_SUFFIXES:
         raise BadInput(f"report path {shorten(str(p), 80)} must end in .html (the PDF is written beside it with .pdf)")
-    if p.is_dir():
-        raise BadInput(f"report path {shorten(str(p), 80)} is a directory; give a file name ending in .html")
     pdf = p.with_suffix(".pdf")
-    check_output((p, pdf), what="report path")
+    check_output((p, pdf), what="report path")  # a folder, a name too long, an unwritable place
     return p, pdf
 
 
@@ -104,6 +103,7 @@ def build_report(comparison, *, study=None, swell_rows: Sequence | None = None,
     return build_document(comparison, study, list(swell_rows or ()), list(baydin or ()), sections=names)
 
 
+@_cons.validate_params(comparison=_cons.COMPARISON, path=_cons.PATH)
 def write_report(comparison, path: str | os.PathLike, *, study=None, swell_rows: Sequence | None = None,
                  baydin: Sequence[dict] | None = None, sections: str | Iterable[str] | None = None) -> Written:
     """Write the HTML report to ``path`` and the PDF beside it (same name, ``.pdf``).

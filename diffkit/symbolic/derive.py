@@ -38,6 +38,7 @@ from ..errors import BadInput
 from ..functions import expand_sigmoid
 from ..model import Model
 from . import render
+from .. import constraints as _cons
 
 FORMS = ("lecture", "expanded", "simplified", "cse", "dag", "matrix")
 
@@ -50,6 +51,7 @@ def almost_everywhere(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.Integer(0))
 
 
+@_cons.validate_params(model=_cons.MODEL)
 def gradient(model: Model) -> dict[str, sp.Expr]:
     """The naive symbolic gradient: each partial ∂L/∂p as ``sympy.diff`` returns it.
 
@@ -59,6 +61,7 @@ def gradient(model: Model) -> dict[str, sp.Expr]:
     return {p.name: almost_everywhere(sp.diff(loss, p)) for p in model.params}
 
 
+@_cons.validate_params(model=_cons.MODEL)
 def hessian(model: Model) -> sp.Matrix:
     """The Hessian of the loss with respect to the parameters (symmetric by construction)."""
     return sp.hessian(model.loss_expr, model.params).applyfunc(almost_everywhere)
@@ -116,6 +119,7 @@ class Derivation:
 
 
 
+@_cons.validate_params(model=_cons.MODEL)  # the form is checked below, naming the forms
 def derive(model: Model, *, form: str = "lecture", grad: dict[str, sp.Expr] | None = None,
            cse: tuple | None = None) -> Derivation:
     """The gradient of ``model`` in the view ``form`` (one of ``FORMS``).

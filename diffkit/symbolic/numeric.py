@@ -31,6 +31,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from .. import stable
 from ..errors import BadInput
+from .. import constraints as _cons
 
 
 # σ, σ′ and softplus have one NumPy formula each, in diffkit.stable (the engine uses the same ones)
@@ -105,6 +106,7 @@ def printable(expr: sp.Basic) -> sp.Basic:
     return expr.replace(lambda a: isinstance(a, ElementwiseApplyFunction), swap)
 
 
+@_cons.validate_params(exprs=_cons.SYMPY_EXPRS, args=_cons.SYMPY_ARGS, cse=_cons.Boolean())
 def to_numpy(exprs, args: Sequence, *, cse: bool = False) -> Callable:
     """Lambdify ``exprs`` (an expression, or a list of them) over ``args`` with NumPy.
 

@@ -49,7 +49,7 @@ def test_one_compare_run_derives_once_and_builds_the_graph_once(name, opts, monk
 
 def test_compare_is_exported_and_refuses_a_non_model():
     assert diffkit.compare is diffkit.analysis.compare.compare and "compare" in diffkit.__all__
-    with pytest.raises(diffkit.BadInput, match="compare needs a diffkit Model"):
+    with pytest.raises(diffkit.BadInput, match="model must be a Model"):
         diffkit.compare(None)
 
 

@@ -43,7 +43,7 @@ def test_a_section_without_its_results_is_bad_input(tmp_path, comparison):
 
 
 def test_write_report_refuses_what_is_not_a_comparison(tmp_path):
-    with pytest.raises(BadInput, match="needs a Comparison"):
+    with pytest.raises(BadInput, match="a Comparison"):
         write_report(None, tmp_path / "r.html")
 
 
