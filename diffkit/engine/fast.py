@@ -12,8 +12,10 @@ every primitive), with two savings that matter on large arrays:
 
 Both apply only on plain NumPy values: inside a nested transformation (values are nodes of an
 outer level) this is the reference sweep.  The loop itself is kept lean (it runs once per node on
-every ``grad`` call): the common contribution — a plain array of the argument's shape, or of the
-output's shape summed over leading axes (a bias) — skips the general ``settle``.
+every ``grad`` call): it visits op nodes only (contributions to leaves and ``wrt`` nodes go
+straight to the result), and the common contribution — a plain array of the argument's shape, of
+the output's shape summed over leading axes (a bias), or a 0-d one of a non-elementwise rule —
+skips the general ``settle``.
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ _by_id = attrgetter("id")
 
 
 def _order(out: Node, stop: set) -> list[Node]:
-    """``sweep.grad_order``: the nodes needing gradients reachable from ``out`` (``stop`` nodes not
-    descended into), sorted by id — a topological order, as ids grow in creation order."""
+    """The op nodes of ``sweep.grad_order`` (leaves and ``stop`` nodes left out: the sweep hands
+    their contributions straight to the result), sorted by id — a topological order, as ids grow
+    in creation order."""
     seen = {out}
     stack = [out]
     push, add = stack.append, seen.add
@@ -46,7 +49,7 @@ def _order(out: Node, stop: set) -> list[Node]:
             if p.needs_grad and p not in seen:
                 add(p)
                 push(p)
-    return sorted(seen, key=_by_id)
+    return sorted([n for n in seen if n.primitive is not None and n not in stop], key=_by_id)
 
 
 def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[Node, Any] | None = None,
@@ -55,6 +58,8 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
     if isinstance(out.value, Node) or _ANOMALY[0] or values is not None:
         return backward_pass(out, seed, wrt=wrt, values=values, order=order)
     stop = set(wrt)
+    if out.primitive is None or out in stop:
+        return {out: seed}
     if order is None:
         order = _order(out, stop)
     adj: dict[Node, Any] = {out: seed}
@@ -76,12 +81,18 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
         ew = prim.elementwise
         if not ew and (g.shape if type(g) is _ndarray else np.shape(g)) != shape:
             # the rule gets g of the output's shape; a scalar is filled in (np.broadcast_to, the
-            # reference's read-only view, costs ~10 µs of Python per call)
-            g, own = (np.full(shape, g) if np.ndim(g) == 0 and type(g) is not Node else expand(g, shape)), False
+            # reference's read-only view, costs ~10 µs of Python per call; np.full a few)
+            if type(g) in _SCALARS:
+                full = np.empty(shape, np.result_type(g))
+                full.fill(g)
+                g = full
+            else:
+                g = np.full(shape, g) if np.ndim(g) == 0 and type(g) is not Node else expand(g, shape)
+            own = False
         vals = [q.value for q in parents]
         if own and len(parents) > 1 and sum(p.needs_grad for p in parents) > 1:
             own = False  # g goes to two rules: neither may overwrite it
-        rules, params, inplace, res_args = prim.vjps, n.params, prim.inplace, prim.res_args
+        rules, params, inplace, res_args, fresh_args = prim.vjps, n.params, prim.inplace, prim.res_args, prim.fresh
         i = -1
         for p in parents:
             i += 1
@@ -96,19 +107,20 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
             c = rule(g, ans, *vals, **kw)
             if c is zero:
                 continue
-            if not ew and type(c) in _SCALARS:  # e.g. mean's g/n: stands for itself broadcast
-                fresh = False
-            else:
+            if ew or type(c) not in _SCALARS:  # a 0-d non-elementwise one (mean's g/n) stands for itself
                 x = vals[i]
                 target = x.shape if type(x) is _ndarray else np.shape(x)
-                fresh = type(c) is _ndarray and i in prim.fresh and c.flags.writeable
                 if type(c) is not _ndarray or c.shape != target or (ew and shape != target):
                     c = _settle(c, shape if ew else None, target, prim, i)
-                    fresh = fresh and type(c) is _ndarray and c.shape == target
+            if p.primitive is None or p in stop:  # a leaf or a node to stop at: its adjoint is returned
+                prev = kept.get(p)
+                kept[p] = c if prev is None else prev + c
+                continue
             prev = adj.get(p)
             if prev is None:
                 adj[p] = c
-                if fresh:
+                # a new array of a fresh rule (or one settle made from it): the consumer may overwrite it
+                if i in fresh_args and type(c) is _ndarray and c.flags.writeable and c.shape == target:
                     owned[id(c)] = c
             else:
                 if owned:
