@@ -12,15 +12,15 @@ every primitive), with two savings that matter on large arrays:
 
 Both apply only on plain NumPy values: inside a nested transformation (values are nodes of an
 outer level) this is the reference sweep.  The loop itself is kept lean (it runs once per node on
-every ``grad`` call): it visits op nodes only (contributions to leaves and ``wrt`` nodes go
-straight to the result), and the common contribution — a plain array of the argument's shape, of
-the output's shape summed over leading axes (a bias), or a 0-d one of a non-elementwise rule —
-skips the general ``settle``.
+every ``grad`` call): it visits only the op nodes that receive an adjoint, from a heap in the
+reference's order (contributions to leaves and ``wrt`` nodes go straight to the result), and the
+common contribution — a plain array of the argument's shape, of the output's shape summed over
+leading axes (a bias), or a 0-d one of a non-elementwise rule — skips the general ``settle``.
 """
 
 from __future__ import annotations
 
-from operator import attrgetter
+from heapq import heappop as _heappop, heappush as _heappush
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -31,49 +31,31 @@ from .sweep import backward_pass, expand, settle
 _ndarray = np.ndarray
 _reduce = np.add.reduce
 _SCALARS = (float, np.float64, np.float32)  # a 0-d contribution of a non-elementwise rule needs no settle
-_by_id = attrgetter("id")
-
-
-def _order(out: Node, stop: set) -> list[Node]:
-    """The op nodes of ``sweep.grad_order`` (leaves and ``stop`` nodes left out: the sweep hands
-    their contributions straight to the result), sorted by id — a topological order, as ids grow
-    in creation order."""
-    seen = {out}
-    stack = [out]
-    push, add = stack.append, seen.add
-    while stack:
-        n = stack.pop()
-        if n in stop:
-            continue
-        for p in n.parents:
-            if p.needs_grad and p not in seen:
-                add(p)
-                push(p)
-    return sorted([n for n in seen if n.primitive is not None and n not in stop], key=_by_id)
 
 
 def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[Node, Any] | None = None,
              order: Sequence[Node] | None = None) -> dict[Node, Any]:
-    """The adjoints of ``wrt`` (as ``sweep.backward_pass``), reusing buffers where that is safe."""
+    """The adjoints of ``wrt`` (as ``sweep.backward_pass``), reusing buffers where that is safe.
+
+    ``order`` is accepted for the reference's signature; the sweep does not need it (see below).
+    """
     if isinstance(out.value, Node) or _ANOMALY[0] or values is not None:
         return backward_pass(out, seed, wrt=wrt, values=values, order=order)
     stop = set(wrt)
     if out.primitive is None or out in stop:
         return {out: seed}
-    if order is None:
-        order = _order(out, stop)
+    # Nodes are visited in decreasing id, the reference's order: a node is made before its
+    # consumers, so it is visited after all of them, when its adjoint is complete.  A heap of the
+    # op nodes holding an adjoint gives that order without walking the graph first.
     adj: dict[Node, Any] = {out: seed}
     pop = adj.pop
     kept: dict[Node, Any] = {}
     owned: dict[int, Any] = {}  # id → array: cotangents made fresh by this sweep, held only in adj
-    for n in reversed(order):
-        g = pop(n, None)
-        if g is None:
-            continue
+    heap = [(-out.id, out)]
+    while heap:
+        n = _heappop(heap)[1]
+        g = pop(n)
         prim = n.primitive
-        if prim is None or n in stop:
-            kept[n] = g
-            continue
         parents = n.parents
         own = bool(owned) and owned.pop(id(g), None) is g
         ans = n.value
@@ -119,6 +101,7 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
             prev = adj.get(p)
             if prev is None:
                 adj[p] = c
+                _heappush(heap, (-p.id, p))
                 # a new array of a fresh rule (or one settle made from it): the consumer may overwrite it
                 if i in fresh_args and type(c) is _ndarray and c.flags.writeable and c.shape == target:
                     owned[id(c)] = c
