@@ -304,8 +304,10 @@ def estimate_profile(problems, seeds: int, methods: int = 3) -> Estimate:
 
 #: backprop: per (distinct node of the loss × parameter): each parameter's line sums over the DAG
 C_BACKPROP = 1e-5
-#: jacobian: per repeat and (inputs × outputs) of its two workloads
-C_JACOBIAN = 3e-6
+#: jacobian, per repeat: d JVPs over an n × d data matrix (n = 500) cost ~d² (2.6 s at d = 1000 on 2
+#: idle cores), and the few-to-many workload ~m (0.35 s at m = 2000)
+C_JACOBIAN_D2 = 4e-6
+C_JACOBIAN_M = 2.5e-4
 
 
 def estimate_backprop(model) -> Estimate:
@@ -316,6 +318,6 @@ def estimate_backprop(model) -> Estimate:
 
 
 def estimate_jacobian(inputs: int, outputs: int, repeats: int) -> Estimate:
-    t = 1.0 + C_JACOBIAN * repeats * inputs * outputs
+    t = 1.0 + repeats * (C_JACOBIAN_D2 * inputs ** 2 + C_JACOBIAN_M * outputs)
     return Estimate("the Jacobian timing", t, 0, f"{repeats} repeat(s) of {inputs} inputs × {outputs} outputs",
                     ("--repeats", "--inputs", "--outputs"))
