@@ -477,7 +477,7 @@ EPS_REL = Param("eps_rel", (Interval(float, 0, 1, closed="neither"), None),
                 "Relative target (F − F*)/(F(W₀) − F*).", flag="--eps-rel")
 PATIENCE = Param("patience", Interval(int, 0, 10**6), "Early stopping patience in epochs (0: off).",
                  flag="--patience")
-SWEEP_POINTS = Param("points", Interval(int, 2, 200), "Step sizes in a sweep.", flag="--sweep")
+SWEEP_POINTS = Param("points", Interval(int, 2, 64), "Step sizes in a sweep.", flag="--sweep")  # optim.sweep's
 WORKERS = Param("workers", (Interval(int, 1, 256), None), "Local processes.", flag="--workers")
 FRACTION = Interval(float, 0, 1, closed="left")
 VAL = Param("val", (FRACTION, None), "Fraction held out for validation.", flag="--val")

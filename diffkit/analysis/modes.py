@@ -57,7 +57,15 @@ def _median(fn, repeats: int) -> float:
 
 def jacobian_costs(*, d: int = 200, m: int = 200, n_samples: int = 500, seed: int = 0,
                    repeats: int = 5) -> list[JacobianCost]:
-    """Both workloads (see the module docstring), measured in one run."""
+    """Both workloads (see the module docstring), measured in one run, with one BLAS thread (a
+    multi-threaded BLAS on a busy 2-core machine made d = 1000 take 40 s instead of 3 s)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        return _jacobian_costs(d=d, m=m, n_samples=n_samples, seed=seed, repeats=repeats)
+
+
+def _jacobian_costs(*, d: int, m: int, n_samples: int, seed: int, repeats: int) -> list[JacobianCost]:
     from .. import engine as dk
 
     for what, v, hi in (("d", d, 2000), ("m", m, 2000), ("repeats", repeats, 100)):

@@ -302,7 +302,9 @@ AtOpt = Annotated[Optional[str], typer.Option("--at", help="Point: name=value pa
 DepthOpt = Annotated[Optional[int], option(C.DEPTH, "--depth", "-n", show_default=False)]
 DimOpt = Annotated[Optional[int], option(C.DIM, "--dim", "-d", show_default=False)]
 SizesOpt = Annotated[Optional[str], option(
-    C.SIZES, help=f"mlp: widths, input first, e.g. 2,3,1; at most {C.MLP_MAX_PARAMS} parameters in all.", convert=_sizes)]
+    C.SIZES, help=f"mlp: widths, input first, e.g. 2,3,1; at most {C.MLP_MAX_PARAMS} parameters in all "
+                  "(64 where the symbolic loss is needed: derive, check, hessian, a symbolic compare).",
+    convert=_sizes)]
 ActsOpt = Annotated[Optional[str], option(
     C.ACTIVATIONS, help="mlp: one per layer (sigmoid, tanh, relu, step, sign, identity), e.g. sigmoid,identity.",
     convert=_names)]

@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..budget import enforce, estimate_compare
 from ..constraints import shorten
 from .analyze import _model
 from .app import JsonOpt, ModelOptions, emit_json, model_command
@@ -63,7 +64,8 @@ def explore_cmd(
     One self-contained HTML file (no server, no network): the model's graph; FORWARD and BACKWARD
     one node at a time with the values filled in; a click on a node shows its local derivatives and
     the lecture's ∂L/∂v = Σ_c ∂L/∂c · ∂c/∂v with the numbers, and the symbolic partial beside the
-    engine's value.
+    engine's value.  A page draws a graph of at most 80 nodes, and its symbolic side must fit the
+    budget (see --force).
 
     [bold]Examples[/bold]
 
@@ -90,6 +92,8 @@ def explore_cmd(
     if size > MAX_NODES:
         raise BadInput(f"the graph of {m.name} has {size} nodes; explore draws at most {MAX_NODES} "
                        "(choose a smaller model, e.g. mlp --sizes 2,2,1)")
+    # the page holds the comparison: its symbolic side is what grows (logistic-map --depth 20 ran for hours)
+    enforce(estimate_compare(m, 1).named(f"the explore page of {m.name}"), force=opts.force)
     c = compare(m, point, points=1, seed=0)
     grid = study_grid() if with_study else None
     p = write_explore(c, path, study=grid)
