@@ -296,13 +296,12 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
             raise _bad_args(prim, args, exc) from None
     parents = tuple([a if isinstance(a, Node) and a.trace == top else const(a, top) for a in args])
     vals = [p.value for p in parents]
-    needs_grad = False
-    for p in parents:
-        if p.needs_grad:
-            needs_grad = True
-            break
+    needs_grad = nested = False
+    for p, v in zip(parents, vals):
+        needs_grad = needs_grad or p.needs_grad
+        nested = nested or isinstance(v, Node)
     res = None
-    if any(isinstance(v, Node) for v in vals):
+    if nested:
         value = bind(prim, *vals, **params)  # one level down: recorded there
     elif _ANOMALY[0]:
         with np.errstate(all="ignore"):  # reported below as an error, not a warning

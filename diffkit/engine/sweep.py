@@ -160,7 +160,7 @@ def materialize(g: Any, like: Any) -> Any:
     if isinstance(g, Node):
         return expand(g, shape)
     dtype = like.dtype if isinstance(like, Node) else np.result_type(like)
-    return np.array(np.broadcast_to(0.0 if g is zero else g, shape), dtype=dtype)[()]
+    return (np.zeros(shape, dtype) if g is zero else np.array(np.broadcast_to(g, shape), dtype=dtype))[()]
 
 
 def _value(n: Node) -> Any:
