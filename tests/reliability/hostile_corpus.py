@@ -363,7 +363,8 @@ def option_cases() -> list[Case]:
                                 label=f"diffkit {cmd_name} {' '.join(model)} {flag} {v[:40]} (past {allowed[:30]})",
                                 must=flag.lstrip("-")))
             for v in at:
-                out.append(Case(cat, "cli", [cmd_name, *model, *rest, flag, v], "limit", outputs=_OUTPUTS,
+                wrt = ["--wrt", "w"] if flag == "--expr" else []
+                out.append(Case(cat, "cli", [cmd_name, *model, *rest, *wrt, flag, v], "limit", outputs=_OUTPUTS,
                                 label=f"diffkit {cmd_name} {' '.join(model)} {flag} {v[:40]} (at the limit)",
                                 must=allowed))
             for v in (("", "1e999", "x" * 20000) if p.bare_type() in ("int", "float") else ("", "\x00", "x" * 20000, "１")):
