@@ -287,6 +287,13 @@ def from_model(model, point: Mapping[str, Any] | None = None, *, use_spec: bool 
     wide) is built from ``model.spec`` with matrix products (parameters ``W1, b1, ...``);
     ``use_spec=True`` does that for a small MLP too.
     """
+    from ..model import Model
+
+    if not isinstance(model, Model):
+        raise BadInput(f"from_model needs a diffkit Model (e.g. diffkit.builtin('ridge-sigmoid')), "
+                       f"got {type(model).__name__}")
+    if point is not None and not isinstance(point, Mapping):
+        raise BadInput(f"from_model: point must be a mapping of names to values, got {type(point).__name__}")
     if model.loss is None or (use_spec and model.spec.get("kind") == "mlp"):
         if model.spec.get("kind") != "mlp":
             raise BadInput(f"model {model.name!r} has neither a loss expression nor an MLP spec")
