@@ -56,6 +56,25 @@ def sigmoid_prime(z: Any, s: Any = None, out: np.ndarray | None = None) -> Any:
         return np.divide(s, t, out=t)
 
 
+def sigmoid_and_exp(z: np.ndarray, out: np.ndarray | None = None, t_out: np.ndarray | None = None):
+    """(σ(z), t) with t = e^(−z): σ exactly as :func:`sigmoid` computes it, and the exponential kept
+    so that σ′ needs no second one (:func:`sigmoid_prime_from_exp`)."""
+    with np.errstate(over="ignore"):
+        t = np.negative(z, out=t_out)
+        np.exp(t, out=t)
+        s = np.add(t, 1.0, out=out)
+        return np.reciprocal(s, out=s), t
+
+
+def sigmoid_prime_from_exp(t: np.ndarray, s: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """σ′(z) = (t·σ(z))·σ(z) from t = e^(−z): the same value as σ(z)/(1 + e^z) without cancellation;
+    t = inf (z below about −709, where σ(z) = 0) is capped so that σ′ is 0 there, not inf·0."""
+    d = np.minimum(t, np.finfo(s.dtype).max, out=out)
+    d *= s
+    d *= s
+    return d
+
+
 def softplus(z: Any) -> Any:
     """log(1 + e^z), stable for real input; the analytic formula for complex input."""
     if np.iscomplexobj(z):

@@ -206,8 +206,9 @@ def test_peephole_sigmoid_vjp_carries_the_upstream_scale():
     # the W2 loss: 11 array writes (hand NumPy: ~11) and three reductions, two of them dot products
     assert len(_array_writes(src)) <= 11, _array_writes(src)
     assert src.count("np.dot(") == 2
-    # σ and σ′ come from diffkit.stable's one formula each (finite in both tails, no cap needed)
-    assert "_stable.sigmoid(" in src and "_stable.sigmoid_prime(" in src
+    # σ and σ′ come from diffkit.stable's formulas, sharing one exponential (finite in both tails)
+    assert "_stable.sigmoid_and_exp(" in src and "_stable.sigmoid_prime_from_exp(" in src
+    assert src.count("exp") == src.count("_stable.sigmoid_and_exp(") + src.count("_from_exp(")
     for w, b in [(0.5, -0.3), (2.0, 40.0), (-1.0, 3.0), (0.5, -1000.0)]:
         value, grads = cg.call({"w": w, "b": b, "x": x, "y": y, "lam": 0.1})
         want_v, (dw, db) = dk.value_and_grad(_ridge, argnum=(0, 1))(w, b, x, y, 0.1)

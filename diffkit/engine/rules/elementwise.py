@@ -379,10 +379,20 @@ def _dsigmoid(x, ans):
     return mul(ans, sigmoid(neg(x)))
 
 
-def _sigmoid_vjp(g, ans, x):
+def _sigmoid_fwd(x):
+    # with a gradient to come: keep t = e^(−x) as the residual, so that σ′ needs no second exp
+    if isinstance(x, np.ndarray) and x.ndim and x.dtype.kind == "f":
+        return stable.sigmoid_and_exp(x, out=_out(x), t_out=np.empty_like(x))
+    return _sigmoid_impl(x), None
+
+
+def _sigmoid_vjp(g, ans, x, res=None):
     if _plain(g, ans, x) and isinstance(ans, np.ndarray) and ans.ndim and np.ndim(g) <= ans.ndim \
             and isinstance(x, np.ndarray) and x.shape == ans.shape:
-        t = stable.sigmoid_prime(x, ans, out=_out(ans))  # one buffer, updated in place
+        if res is not None and res.shape == ans.shape and res.dtype == ans.dtype:
+            t = stable.sigmoid_prime_from_exp(res, ans, out=_out(ans))  # the residual stays intact
+        else:
+            t = stable.sigmoid_prime(x, ans, out=_out(ans))  # one buffer, updated in place
         return np.multiply(t, g, out=t)
     return mul(g, _dsigmoid(x, ans))
 
@@ -392,13 +402,23 @@ _STABLE = "from diffkit import stable as _stable"
 
 def _fz_sigmoid(gen, n, a, out):
     gen.require(_STABLE)  # the one σ formula, writing into a pool buffer
-    return gen.write("_stable.sigmoid", [a[0].expr], a[0].shape, a[0].dtype, out=out)
+    if a[0].shape == () or not n.needs_grad:
+        return gen.write("_stable.sigmoid", [a[0].expr], a[0].shape, a[0].dtype, out=out)
+    # σ and t = e^(−x) in two pool buffers; t is kept for the VJP (σ′ = (t·σ)·σ, no second exp)
+    sb, tb = gen.alloc(a[0].shape, a[0].dtype), gen.alloc(a[0].shape, a[0].dtype)
+    gen.emit(f"{out}, t_{out} = _stable.sigmoid_and_exp({a[0].expr}, out={sb}, t_out={tb})")
+    gen.save(n, "t", V(f"t_{out}", a[0].shape, a[0].dtype, tb))
+    return V(out, a[0].shape, a[0].dtype, sb)
 
 
 def _fz_sigmoid_vjp(gen, n, i, g, a, ans, fresh):
-    # σ′ by the one formula (stable.sigmoid_prime, in a pool buffer), then ·g in place; a scalar or
-    # lazy scale of g stays a lazy scale of the result
-    t = gen.write("_stable.sigmoid_prime", [a[0].expr, ans.expr], ans.shape, ans.dtype)
+    # σ′ from the kept exponential (or by stable.sigmoid_prime for a scalar), in a pool buffer, then
+    # ·g in place; a scalar or lazy scale of g stays a lazy scale of the result
+    if ans.shape == () or ("t", n) not in gen.extra:
+        t = gen.write("_stable.sigmoid_prime", [a[0].expr, ans.expr], ans.shape, ans.dtype)
+    else:
+        e = gen.saved(n, "t")
+        t = gen.write("_stable.sigmoid_prime_from_exp", [e.expr, ans.expr], ans.shape, ans.dtype)
     if ans.shape == ():
         return _fz_times(gen, g, t)
     if g.expr == "1.0":
@@ -421,10 +441,10 @@ def _fz_sigmoid_vjp(gen, n, i, g, a, ans, fresh):
 
 
 sigmoid_p = defprim(
-    "sigmoid", _sigmoid_impl, elementwise=True,
+    "sigmoid", _sigmoid_impl, elementwise=True, fwd=_sigmoid_fwd, res_args=(0,),
     vjp=(_sigmoid_vjp,), jvp=(lambda t, ans, x: mul(t, _dsigmoid(x, ans)),),
     cost=(1, ((3, MUL),)), local=("{ans}*sigmoid(-{0})",), sympy=SymPy(sp_sigmoid, sp_sigmoid),
-    code={"fused": Fused(_fz_sigmoid, _fz_sigmoid_vjp, uses=lambda n: [n.parents[0], n]),
+    code={"fused": Fused(_fz_sigmoid, _fz_sigmoid_vjp, uses=lambda n: [n.parents[0], n], residuals=("t",)),
           "math": Code("_sig({0})", ((MUL, "_sigp({0})"),)),
           "numpy": Code("_stable.sigmoid({0})", ((MUL, "_stable.sigmoid_prime({0}, {ans})"),))},
     doc="σ(x) = 1/(1 + e⁻ˣ); σ′ = σ(x)σ(−x)")
