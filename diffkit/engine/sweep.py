@@ -3,7 +3,8 @@
 Every other executor (``fast.py``, replay, codegen) is tested against these.  They are plain on
 purpose: pop an adjoint, call the VJP rules, sum each contribution down to its node's shape, add.
 
-Broadcasting is undone here and only here (:func:`settle`).  A contribution of an
+Broadcasting is undone here and only here (:func:`settle`, by the shape rule of :mod:`.broadcasting`,
+which the fused code generator shares).  A contribution of an
 ``elementwise`` primitive stands for an array of the primitive's output shape; any other
 contribution stands for an array of its argument's shape.  Either may arrive smaller (lazily
 broadcast): summing a lazily broadcast axis is a multiplication by its length, so a scalar
@@ -24,6 +25,7 @@ import numpy as np
 
 from ..errors import DiffkitError
 from .anomaly import check_finite
+from .broadcasting import settle_plan
 from .core import Node, Summed, _ANOMALY, zero
 
 __all__ = ["toposort", "grad_order", "settle", "materialize", "expand", "evaluate", "backward_pass",
@@ -109,20 +111,12 @@ def settle(c: Any, logical: tuple | None, target: tuple, what: str = "a rule") -
         if any(s != 1 for s in cs[:nc - nl]):
             raise DiffkitError(f"{what} returned a contribution of shape {cs} for a value of shape {logical}")
         c, cs, nc = _reshape(c, cs[nc - nl:]), cs[nc - nl:], nl
-    lead = nl - nc
-    tpad = (1,) * (nl - len(target)) + tuple(target)
-    axes, factor = [], 1
-    for k in range(nl):
-        ck = 1 if k < lead else cs[k - lead]
-        if ck != 1 and ck != logical[k]:
-            raise DiffkitError(f"{what} returned a contribution of shape {cs} for a value of shape {logical}")
-        if tpad[k] == 1 and logical[k] != 1:
-            if ck == 1:
-                factor *= logical[k]
-            else:
-                axes.append(k - lead)
+    plan = settle_plan(cs, logical, target)
+    if plan is None:
+        raise DiffkitError(f"{what} returned a contribution of shape {cs} for a value of shape {logical}")
+    axes, factor = plan
     if axes:
-        c = _sum(c, tuple(axes))
+        c = _sum(c, axes)
     if factor != 1:
         c = c * factor if not isinstance(c, Node) else _ops()[1].mul(c, float(factor))
     drop = nc - len(target)

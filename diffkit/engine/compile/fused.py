@@ -38,6 +38,8 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
+from ..broadcasting import settle_plan
+
 __all__ = ["V", "Gen", "Fused", "Ufunc", "ONE", "lit", "ALL", "kinds"]
 
 #: The lazy kinds of a value (see the module docstring).
@@ -426,18 +428,10 @@ class Gen:
         nl, nc = len(logical), len(cs)
         if nc > nl:
             raise AssertionError(f"a contribution of shape {cs} for a value of shape {logical}")
-        lead = nl - nc
-        tpad = (1,) * (nl - len(target)) + tuple(target)
-        axes, factor = [], 1
-        for k in range(nl):
-            ck = 1 if k < lead else cs[k - lead]
-            if ck != 1 and ck != logical[k]:
-                raise AssertionError(f"a contribution of shape {cs} for a value of shape {logical}")
-            if tpad[k] == 1 and logical[k] != 1:
-                if ck == 1:
-                    factor *= logical[k]
-                else:
-                    axes.append(k - lead)
+        plan = settle_plan(cs, logical, target)  # the reference sweep's rule, on static shapes
+        if plan is None:
+            raise AssertionError(f"a contribution of shape {cs} for a value of shape {logical}")
+        axes, factor = plan
         drop = max(nc - len(target), 0)  # leading axes the target does not have: size 1 once summed
         red = tuple(1 if i in axes else c for i, c in enumerate(cs))[drop:]
         r = v
