@@ -102,6 +102,33 @@ def test_sigma_prime_from_the_kept_exponential_is_the_stable_formula(dtype):
     assert np.all(d[~ok] <= 1e3 * tiny)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("where", ["none", "first", "middle", "last", "all"])
+def test_sigma_prime_from_the_exponential_at_overflow_and_infinities(dtype, where):
+    # the product t·σ is redone with t capped only where it met inf·0: wherever the overflowing z
+    # (or z = −inf) sits in the array, σ′ there is 0 and every other entry equals the stable formula;
+    # z = +inf gives 0, NaN stays NaN, and no floating-point error or warning escapes
+    import warnings
+
+    from diffkit import stable
+
+    z = np.linspace(-30, 30, 1001).astype(dtype)
+    pos = {"none": [], "first": [0], "middle": [500], "last": [1000], "all": list(range(1001))}[where]
+    z[pos] = -1000.0
+    z[3], z[997] = (-np.inf, np.inf) if where != "none" else (z[3], z[997])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            s, t = stable.sigmoid_and_exp(z)
+            d = stable.sigmoid_prime_from_exp(t, s, out=np.empty_like(z))
+    ref = stable.sigmoid_prime(z.astype(np.float64))
+    np.testing.assert_allclose(d, ref, rtol=8 * np.finfo(dtype).eps, atol=0)
+    assert np.all(d[pos] == 0) and d.dtype == dtype
+    zn = np.array([np.nan, 1.0], dtype)
+    s, t = stable.sigmoid_and_exp(zn)
+    assert np.isnan(stable.sigmoid_prime_from_exp(t, s)[0])
+
+
 def test_sigmoid_gradient_through_every_executor_in_both_tails():
     # eager (fast backward with the kept exponential), the reference sweep and the fused replay agree
     import diffkit.engine as dk

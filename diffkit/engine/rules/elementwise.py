@@ -149,12 +149,12 @@ add_p = defprim(
 
 sub_p = defprim(
     "sub", _cached(np.subtract), elementwise=True,
-    vjp=(lambda g, ans, a, b: g, lambda g, ans, a, b: neg(g)),
+    vjp=(lambda g, ans, a, b: g, lambda g, ans, a, b, out=None: _neg_into(g, out)),
     jvp=(lambda t, ans, a, b: t, lambda t, ans, a, b: neg(t)),
     cost=(1, ((0, PASS), (1, NONE))), local=("1", "-1"), sympy=SymPy(lambda a, b: a - b),
     code={"fused": FUSED_SUB, "math": Code("{0} - {1}", ((PASS, None), (NONE, "-{g}"))),
           "numpy": Code("{0} - {1}", ((PASS, None), (NONE, "-{g}")))},
-    doc="a − b")
+    fresh=(1,), inplace=(1,), doc="a − b")
 
 
 def _mul_vjp(g, other, ans, x):
@@ -174,7 +174,7 @@ mul_p = defprim(
     cost=(1, ((1, MUL), (1, MUL))), local=("{1}", "{0}"), sympy=SymPy(lambda a, b: a * b),
     code={"fused": FUSED_MUL, "math": Code("{0} * {1}", ((MUL, "{1}"), (MUL, "{0}"))),
           "numpy": Code("{0} * {1}", ((MUL, "{1}"), (MUL, "{0}")))},
-    doc="a · b")
+    fresh=(0, 1), doc="a · b")
 
 div_p = defprim(
     "div", _cached(np.true_divide), elementwise=True,
@@ -185,12 +185,19 @@ div_p = defprim(
           "numpy": Code("{0} / {1}", ((NONE, "{g} / {1}"), (NONE, "-({g} * {ans}) / {1}")))},
     domain=("real", "real"), doc="a / b")
 
+def _neg_into(g, out=None):
+    # −g, written over g itself when the fast sweep owns it (out=g): a pass with no new buffer
+    if out is not None and type(g) is np.ndarray and out is g and g.dtype.kind == "f":
+        return np.negative(g, out=g)
+    return neg(g)
+
+
 neg_p = defprim(
     "neg", _cached(np.negative), elementwise=True,
-    vjp=(lambda g, ans, a: neg(g),), jvp=(lambda t, ans, a: neg(t),),
+    vjp=(lambda g, ans, a, out=None: _neg_into(g, out),), jvp=(lambda t, ans, a: neg(t),),
     cost=(1, ((1, NONE),)), local=("-1",), sympy=SymPy(lambda a: -a),
     code={"fused": FUSED_NEG, "math": Code("-{0}", ((NONE, "-{g}"),)), "numpy": Code("-{0}", ((NONE, "-{g}"),))},
-    doc="−a")
+    fresh=(0,), inplace=(0,), doc="−a")
 
 
 _square, _power = _cached(np.square), _cached(np.power)
@@ -282,7 +289,8 @@ pow_p = defprim(
                        (lambda n: (MUL, "2.0 * {0}" if _is_square(n) else "{1} * pow({0}, {1} - 1.0)"), None)),
           "numpy": Code(lambda n: "{0} * {0}" if _is_square(n) else "{0} ** {1}",
                         (lambda n: (MUL, "2.0 * {0}" if _is_square(n) else "{1} * np.power({0}, {1} - 1.0)"), None))},
-    domain=("positive", "real"), doc="a ** b (for a = 0 the derivative in b is taken as its limit 0)")
+    domain=("positive", "real"), fresh=(0, 1),
+    doc="a ** b (for a = 0 the derivative in b is taken as its limit 0)")
 
 
 # -- elementwise functions ---------------------------------------------------------------------
@@ -382,7 +390,7 @@ def _dsigmoid(x, ans):
 def _sigmoid_fwd(x):
     # with a gradient to come: keep t = e^(−x) as the residual, so that σ′ needs no second exp
     if isinstance(x, np.ndarray) and x.ndim and x.dtype.kind == "f":
-        return stable.sigmoid_and_exp(x, out=_out(x), t_out=np.empty_like(x))
+        return stable.sigmoid_and_exp(x, out=_out(x), t_out=_out(x))
     return _sigmoid_impl(x), None
 
 
@@ -447,7 +455,7 @@ sigmoid_p = defprim(
     code={"fused": Fused(_fz_sigmoid, _fz_sigmoid_vjp, uses=lambda n: [n.parents[0], n], residuals=("t",)),
           "math": Code("_sig({0})", ((MUL, "_sigp({0})"),)),
           "numpy": Code("_stable.sigmoid({0})", ((MUL, "_stable.sigmoid_prime({0}, {ans})"),))},
-    doc="σ(x) = 1/(1 + e⁻ˣ); σ′ = σ(x)σ(−x)")
+    fresh=(0,), doc="σ(x) = 1/(1 + e⁻ˣ); σ′ = σ(x)σ(−x)")
 
 
 def _tanh_vjp(g, ans, x):
