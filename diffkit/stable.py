@@ -68,20 +68,22 @@ def sigmoid_and_exp(z: np.ndarray, out: np.ndarray | None = None, t_out: np.ndar
 
 def sigmoid_prime_from_exp(t: np.ndarray, s: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """σ′(z) = (t·σ(z))·σ(z) from t = e^(−z): the same value as σ(z)/(1 + e^z) without cancellation;
-    where t = inf (z below about −709, where σ(z) = 0) it is 0, not inf·0 = nan.
+    where t = inf (z below about −709 in float64, −88.7 in float32, where σ(z) = 0) it is 0, not
+    inf·0 = nan.  ``out`` may be t itself (σ′ then replaces the exponential), not σ.
 
-    t·σ is computed first; only where it met inf·0 (NumPy's "invalid" flag says so, and nothing
-    else in a product of a non-NaN t ≥ 0 and σ raises it) is t capped and the product redone, so
-    the common case costs two passes over the data, not three.
+    Two passes: t·σ, then ·σ.  Only where the first met inf·0 (NumPy's "invalid" flag says so;
+    nothing else in a product of t ≥ 0 and σ raises it) is the product set to 0, and those are
+    exactly the places where σ = 0 (σ = 1/(1 + t) is 0 only for t = inf).
     """
+    if out is None:
+        out = np.empty(np.broadcast_shapes(np.shape(t), np.shape(s)), np.result_type(t, s))
     try:
         with np.errstate(invalid="raise"):
-            d = np.multiply(t, s, out=out)
+            np.multiply(t, s, out=out)
     except FloatingPointError:
-        d = np.minimum(t, np.finfo(s.dtype).max, out=out)
-        d *= s
-    d *= s
-    return d
+        np.copyto(out, 0.0, where=np.equal(s, 0))
+    out *= s
+    return out
 
 
 def softplus(z: Any) -> Any:

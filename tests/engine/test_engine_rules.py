@@ -104,10 +104,12 @@ def test_sigma_prime_from_the_kept_exponential_is_the_stable_formula(dtype):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("where", ["none", "first", "middle", "last", "all"])
-def test_sigma_prime_from_the_exponential_at_overflow_and_infinities(dtype, where):
-    # the product t·σ is redone with t capped only where it met inf·0: wherever the overflowing z
-    # (or z = −inf) sits in the array, σ′ there is 0 and every other entry equals the stable formula;
-    # z = +inf gives 0, NaN stays NaN, and no floating-point error or warning escapes
+@pytest.mark.parametrize("into_t", [False, True])
+def test_sigma_prime_from_the_exponential_at_overflow_and_infinities(dtype, where, into_t):
+    # the product t·σ is set to 0 only where it met inf·0: wherever the overflowing z (or z = −inf)
+    # sits in the array, σ′ there is 0 and every other entry equals the stable formula, also when σ′
+    # is written over t itself (the replay's buffer reuse); z = +inf gives 0, NaN stays NaN, and no
+    # floating-point error or warning escapes
     import warnings
 
     from diffkit import stable
@@ -120,7 +122,8 @@ def test_sigma_prime_from_the_exponential_at_overflow_and_infinities(dtype, wher
         warnings.simplefilter("error")
         with np.errstate(all="raise"):
             s, t = stable.sigmoid_and_exp(z)
-            d = stable.sigmoid_prime_from_exp(t, s, out=np.empty_like(z))
+            d = stable.sigmoid_prime_from_exp(t, s, out=t if into_t else np.empty_like(z))
+            assert (d is t) == into_t
     ref = stable.sigmoid_prime(z.astype(np.float64))
     np.testing.assert_allclose(d, ref, rtol=8 * np.finfo(dtype).eps, atol=0)
     assert np.all(d[pos] == 0) and d.dtype == dtype

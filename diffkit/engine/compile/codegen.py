@@ -3,7 +3,9 @@
 The generated text defines ``make_gradient(<array constants>)``, which allocates a pool of work
 buffers once (shapes and dtypes are fixed by the recording) and returns ``gradient(<leaves>)``.
 Every array intermediate is written with ``out=`` into a pool buffer chosen by liveness: a buffer is
-reused as soon as the value in it is dead (forward values a VJP reads stay alive until that VJP).
+reused as soon as the value in it is dead (forward values a VJP reads stay alive until that VJP),
+and an elementwise result goes straight into the buffer of an argument that dies at it, as NumPy
+does with temporaries (fewer buffers: the data stays in cache).
 Adjoints of intermediates accumulate in place when the generated code owns their buffer alone;
 broadcasts are never materialised (``mean``'s VJP is the scalar ``g/n``), and are undone as the
 reference sweep's ``settle`` does, on static shapes: one ``.sum(axis=...)`` where a contribution
@@ -115,7 +117,11 @@ def generate(graph: Any, vals: dict, ids: dict, leaves: list, params: list) -> t
             keep[p] = keep.get(p, frozenset(k)) & frozenset(k)  # an argument given twice: both must absorb
         for p, k in keep.items():
             forced((p,), k)
+        if f.inplace_fwd:  # arguments dying here, in a buffer of their own: the result may take it
+            gen.donors = [v[p].buf for p in keep if last.get(p) == pos[n] and not v[p].lazy
+                          and v[p].buf is not None and gen.refs[v[p].buf] == 1]
         v[n] = f.fwd(gen, n, [v[p] for p in n.parents], ids[n])
+        gen.donors = []
         release(pos[n])
 
     # -- backward --------------------------------------------------------------------------------

@@ -132,6 +132,10 @@ class Fused:
     residuals : tuple of str
         Names of extra values ``fwd`` keeps with ``gen.save(n, name, v)`` for the VJP
         (``gen.saved(n, name)``); the generator frees them after the node's VJP.
+    inplace_fwd : bool
+        ``fwd`` writes its result with :meth:`Gen.write` or :meth:`Gen.out_buffer` only after it has
+        read its arguments elementwise, so the result may go into the buffer of an argument that
+        dies at this node (as NumPy does with temporaries).  Default False; every :class:`Ufunc`.
     cases : callable ``cases(rng) -> [(args, params, constant argnums), ...]``, optional
         Points this entry covers, when the record's own points do not reach it (e.g. ``pow``
         only with the constant exponent 2): ``tests/engine/test_backends.py`` replays them.
@@ -139,8 +143,10 @@ class Fused:
 
     def __init__(self, fwd: Callable, vjp: Callable, *, uses: Callable = _no_uses, supports: Callable = _always,
                  absorbs: Callable | None = None, g_absorbs: frozenset | Callable = frozenset({"scale"}),
-                 uses_absorb: tuple = (), residuals: Sequence[str] = (), cases: Callable | None = None) -> None:
+                 uses_absorb: tuple = (), residuals: Sequence[str] = (), cases: Callable | None = None,
+                 inplace_fwd: bool = False) -> None:
         self.fwd, self.vjp, self.uses, self.supports, self.cases = fwd, vjp, uses, supports, cases
+        self.inplace_fwd = inplace_fwd
         if absorbs is not None:
             self.absorbs = absorbs
         self._g_absorbs = g_absorbs
@@ -177,7 +183,7 @@ class Ufunc(Fused):
         if g_absorbs is None:
             g_absorbs = ALL if algebra in ("negated", "plus", "minus") else frozenset({"scale"})
         super().__init__(self._fwd, vjp, uses=uses, supports=supports, g_absorbs=g_absorbs, uses_absorb=uses_absorb,
-                         cases=None)
+                         cases=None, inplace_fwd=True)
         self.ufunc, self.infix, self.algebra = ufunc, infix, algebra
 
     def _fwd(self, gen: "Gen", n: Any, a: list, out: str) -> V:
@@ -210,6 +216,7 @@ class Gen:
         self.refs: dict[str, int] = {}
         self.key: dict[str, tuple] = {}
         self.extra: dict[tuple, V] = {}
+        self.donors: list[str] = []  # buffers of arguments dying at the node being written (see write)
         self.ntmp = 0
 
     # -- names, buffers, statements --------------------------------------------------------------
@@ -232,6 +239,28 @@ class Gen:
             self.pre.append(f"    {name} = np.empty({shape!r}, np.{np.dtype(dtype).name})")
         self.refs[name] = 1
         return name
+
+    def out_buffer(self, shape: tuple, dtype: Any) -> str:
+        """The buffer for a node's result: a donor of that shape and dtype (an argument's buffer that
+        nobody reads after this node, set by the generator for ``inplace_fwd`` entries), else a
+        new pool buffer.  A donated buffer gets one more reference: the dying argument lets go of
+        its own when the generator releases it after the node."""
+        key = (shape, np.dtype(dtype).str)
+        for name in self.donors:
+            if self.key[name] == key:
+                self.donors.remove(name)
+                self.refs[name] += 1
+                return name
+        return self.alloc(shape, dtype)
+
+    def steal(self, v: V) -> str | None:
+        """``v``'s buffer for a new value, when ``v`` is materialised and its buffer is referred to by
+        ``v`` alone; the caller guarantees that ``v`` is not read after the new value is written
+        (e.g. a residual that dies with the VJP reading it).  None when it cannot be had."""
+        if v.lazy or v.buf is None or self.refs[v.buf] != 1:
+            return None
+        self.refs[v.buf] += 1
+        return v.buf
 
     def hold(self, v: V) -> V:
         """One more reference to ``v``'s buffer(s)."""
@@ -256,13 +285,14 @@ class Gen:
         self.lines.append("    " + line)
 
     def write(self, fn: str, args: Sequence[str], shape: tuple, dtype: Any, *, out: str | None = None,
-              fresh: bool = False) -> V:
-        """``t = fn(*args, out=<new pool buffer>)`` (scalars and ``fresh``: without ``out=``)."""
+              fresh: bool = False, buf: str | None = None) -> V:
+        """``t = fn(*args, out=<pool buffer>)`` (scalars and ``fresh``: without ``out=``): ``buf``
+        (one the caller holds a reference for, e.g. from :meth:`steal`), else :meth:`out_buffer`."""
         t = out or self.tmp()
         if shape == () or fresh:
             self.emit(f"{t} = {fn}({', '.join(args)})")
             return V(t, shape, dtype, fresh=shape != ())
-        buf = self.alloc(shape, dtype)
+        buf = buf or self.out_buffer(shape, dtype)
         self.emit(f"{t} = {fn}({', '.join(args)}, out={buf})")
         return V(t, shape, dtype, buf)
 

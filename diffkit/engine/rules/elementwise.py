@@ -413,7 +413,7 @@ def _fz_sigmoid(gen, n, a, out):
     if a[0].shape == () or not n.needs_grad:
         return gen.write("_stable.sigmoid", [a[0].expr], a[0].shape, a[0].dtype, out=out)
     # σ and t = e^(−x) in two pool buffers; t is kept for the VJP (σ′ = (t·σ)·σ, no second exp)
-    sb, tb = gen.alloc(a[0].shape, a[0].dtype), gen.alloc(a[0].shape, a[0].dtype)
+    sb, tb = gen.out_buffer(a[0].shape, a[0].dtype), gen.alloc(a[0].shape, a[0].dtype)  # σ may replace x
     gen.emit(f"{out}, t_{out} = _stable.sigmoid_and_exp({a[0].expr}, out={sb}, t_out={tb})")
     gen.save(n, "t", V(f"t_{out}", a[0].shape, a[0].dtype, tb))
     return V(out, a[0].shape, a[0].dtype, sb)
@@ -425,8 +425,8 @@ def _fz_sigmoid_vjp(gen, n, i, g, a, ans, fresh):
     if ans.shape == () or ("t", n) not in gen.extra:
         t = gen.write("_stable.sigmoid_prime", [a[0].expr, ans.expr], ans.shape, ans.dtype)
     else:
-        e = gen.saved(n, "t")
-        t = gen.write("_stable.sigmoid_prime_from_exp", [e.expr, ans.expr], ans.shape, ans.dtype)
+        e = gen.saved(n, "t")  # dies with this VJP: σ′ may replace it
+        t = gen.write("_stable.sigmoid_prime_from_exp", [e.expr, ans.expr], ans.shape, ans.dtype, buf=gen.steal(e))
     if ans.shape == ():
         return _fz_times(gen, g, t)
     if g.expr == "1.0":
@@ -452,7 +452,9 @@ sigmoid_p = defprim(
     "sigmoid", _sigmoid_impl, elementwise=True, fwd=_sigmoid_fwd, res_args=(0,),
     vjp=(_sigmoid_vjp,), jvp=(lambda t, ans, x: mul(t, _dsigmoid(x, ans)),),
     cost=(1, ((3, MUL),)), local=("{ans}*sigmoid(-{0})",), sympy=SymPy(sp_sigmoid, sp_sigmoid),
-    code={"fused": Fused(_fz_sigmoid, _fz_sigmoid_vjp, uses=lambda n: [n.parents[0], n], residuals=("t",)),
+    # the VJP reads x only where there is no kept exponential (a scalar σ)
+    code={"fused": Fused(_fz_sigmoid, _fz_sigmoid_vjp, uses=lambda n: [n] if n.shape != () else [n.parents[0], n],
+                         residuals=("t",), inplace_fwd=True),
           "math": Code("_sig({0})", ((MUL, "_sigp({0})"),)),
           "numpy": Code("_stable.sigmoid({0})", ((MUL, "_stable.sigmoid_prime({0}, {ans})"),))},
     fresh=(0,), doc="σ(x) = 1/(1 + e⁻ˣ); σ′ = σ(x)σ(−x)")
