@@ -204,6 +204,7 @@ class Primitive:
     doc: str = ""
     domain: tuple = ()
     cases: Callable | None = None
+    scaled: frozenset = frozenset()
 
     def vjp(self, i: int) -> Callable:
         if self.vjps[i] is None:
@@ -228,7 +229,7 @@ def defprim(name: str, impl: Callable, *, vjp: Sequence[Callable | None], jvp: S
             cost: Any, local: Any, sympy: Any, code: Mapping[str, Any] | None = None,
             elementwise: bool = False, nondiff: Sequence[int] = (), fwd: Callable | None = None,
             res_args: Sequence[int] = (), fresh: Sequence[int] = (), inplace: Sequence[int] = (),
-            domain: Sequence[str] | None = None, cases: Callable | None = None, doc: str = "") -> Primitive:
+            scaled: Sequence[int] = (), domain: Sequence[str] | None = None, cases: Callable | None = None, doc: str = "") -> Primitive:
     """Create and register one primitive with all its interpretations.
 
     ``impl(*args, **params)`` computes on plain values.  ``vjp``/``jvp``: one rule per argument
@@ -240,7 +241,8 @@ def defprim(name: str, impl: Callable, *, vjp: Sequence[Callable | None], jvp: S
     ``impl`` and the rules).  ``elementwise``: the arguments broadcast to a common result shape.
     ``fwd(*args, **params) -> (value, residuals)`` records residuals that the VJPs of
     ``res_args`` get as ``res=`` (None when there are none).  ``fresh``/``inplace``: argnums whose
-    VJP returns a new array / takes ``out=`` (for the fast sweep).  ``domain`` (elementwise) or
+    VJP returns a new array / takes ``out=`` (for the fast sweep); ``scaled``: whose VJP takes
+    ``scaled=True`` from the fast sweep and may then return a ``fast.Scaled``.  ``domain`` (elementwise) or
     ``cases(rng) -> [(args, params), ...]`` (required otherwise): where the checker samples,
     away from kinks: "real" (|x| in [0.1, 2]), "positive", "unit" ((−0.9, 0.9)), "bool", "label".
     """
@@ -251,7 +253,7 @@ def defprim(name: str, impl: Callable, *, vjp: Sequence[Callable | None], jvp: S
         raise DiffkitError(f"primitive {name!r}: {nargs} VJP rules, {len(jvp)} JVP rules, domain {domain}")
     p = Primitive(name, impl, nargs, tuple(vjp), tuple(jvp), elementwise, frozenset(nondiff), cost, local,
                   sympy, dict(code or {}), fwd, frozenset(res_args), frozenset(fresh), frozenset(inplace), doc,
-                  tuple(domain) if domain is not None else ("real",) * nargs, cases)
+                  tuple(domain) if domain is not None else ("real",) * nargs, cases, frozenset(scaled))
     REGISTRY[name] = p
     return p
 

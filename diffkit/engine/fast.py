@@ -10,7 +10,15 @@ every primitive), with two savings that matter on large arrays:
   relu's mask applied in place to the product from matmul's rule, as hand-written backprop
   does), sparing a full-size array and its page faults.
 
-Both apply only on plain NumPy values: inside a nested transformation (values are nodes of an
+* **Scalar factors kept apart.**  A cotangent may be a :class:`Scaled` (``base·scale``, the scale
+  a scalar): a rule in the record's ``scaled`` set returns one instead of writing the product
+  (d(a²)/da·g for a scalar g is ``Scaled(a, 2g)``, a negation is ``Scaled(g, −1)``), and a rule
+  receiving one is called with the base and its contribution scaled (every VJP is linear in g).
+  The scale joins the next reduction (``scale·sum(base)``, ``scale·(base·x)``) or is applied once
+  where the gradient is returned; the array passes of the product are spared, as the replay's
+  lazy scales spare them.
+
+All apply only on plain NumPy values: inside a nested transformation (values are nodes of an
 outer level) this is the reference sweep.  The loop itself is kept lean (it runs once per node on
 every ``grad`` call): it visits only the op nodes that receive an adjoint, from a heap in the
 reference's order (contributions to leaves and ``wrt`` nodes go straight to the result), and the
@@ -31,6 +39,23 @@ from .sweep import backward_pass, expand, settle
 _ndarray = np.ndarray
 _reduce = np.add.reduce
 _SCALARS = (float, np.float64, np.float32)  # a 0-d contribution of a non-elementwise rule needs no settle
+
+
+class Scaled:
+    """A cotangent contribution ``base·scale``: an array and a scalar factor not yet applied to it."""
+
+    __slots__ = ("base", "scale")
+
+    def __init__(self, base: np.ndarray, scale: Any) -> None:
+        self.base, self.scale = base, scale
+
+    def __repr__(self) -> str:
+        return f"Scaled(shape={self.base.shape}, scale={self.scale!r})"
+
+
+def _mat(c: Any) -> Any:
+    """A contribution as a plain value (a Scaled one multiplied out)."""
+    return c.base * c.scale if type(c) is Scaled else c
 
 
 def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[Node, Any] | None = None,
@@ -61,6 +86,9 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
         ans = n.value
         shape = ans.shape if type(ans) is _ndarray else np.shape(ans)
         ew = prim.elementwise
+        scale = None
+        if type(g) is Scaled:  # linearity: the rules get the base, their contributions the scale
+            g, scale, own = g.base, g.scale, False
         if not ew and (g.shape if type(g) is _ndarray else np.shape(g)) != shape:
             # the rule gets g of the output's shape; a scalar is filled in (np.broadcast_to, the
             # reference's read-only view, costs ~10 µs of Python per call; np.full a few)
@@ -75,6 +103,7 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
         if own and len(parents) > 1 and sum(p.needs_grad for p in parents) > 1:
             own = False  # g goes to two rules: neither may overwrite it
         rules, params, inplace, res_args, fresh_args = prim.vjps, n.params, prim.inplace, prim.res_args, prim.fresh
+        scaled = prim.scaled
         i = -1
         for p in parents:
             i += 1
@@ -86,17 +115,24 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
                 kw = {**kw, "out": g}
             if i in res_args:
                 kw = {**kw, "res": n.res}
+            if i in scaled:
+                kw = {**kw, "scaled": True}
             c = rule(g, ans, *vals, **kw)
             if c is zero:
                 continue
+            s = scale
+            if type(c) is Scaled:
+                c, s = c.base, c.scale if s is None else c.scale * s
             if ew or type(c) not in _SCALARS:  # a 0-d non-elementwise one (mean's g/n) stands for itself
                 x = vals[i]
                 target = x.shape if type(x) is _ndarray else np.shape(x)
                 if type(c) is not _ndarray or c.shape != target or (ew and shape != target):
                     c = _settle(c, shape if ew else None, target, prim, i)
+            if s is not None:  # an array keeps its scale for later; a scalar takes it now
+                c = Scaled(c, s) if type(c) is _ndarray and c.ndim else c * s
             if p.primitive is None or p in stop:  # a leaf or a node to stop at: its adjoint is returned
                 prev = kept.get(p)
-                kept[p] = c if prev is None else prev + c
+                kept[p] = c if prev is None else _mat(prev) + _mat(c)
                 continue
             prev = adj.get(p)
             if prev is None:
@@ -108,7 +144,10 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
             else:
                 if owned:
                     owned.pop(id(prev), None)
-                adj[p] = prev + c
+                adj[p] = _mat(prev) + _mat(c)
+    for p, c in kept.items():
+        if type(c) is Scaled:
+            kept[p] = c.base * c.scale
     return kept
 
 

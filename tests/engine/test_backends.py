@@ -12,8 +12,9 @@ once and then
 * swept by ``fast.backward`` (buffer reuse, residuals, in-place updates), against
   ``sweep.backward_pass`` — to 1e-14 relative, and without touching any forward value.
 
-The reductions hand the primitive a full cotangent (⟨y, U⟩), a scalar one (mean) and, for 2-D
-outputs, a fresh one from a following matrix product (the case where ``fast`` may overwrite it).
+The reductions hand the primitive a full cotangent (⟨y, U⟩; in ``fast`` a scaled one), a scalar one
+(mean) and, for 2-D outputs, one from a following matrix product, scaled (⟨yU, M⟩) and plain
+(sum(yUV): a fresh array the rule may overwrite, the case of ``fast``'s in-place updates).
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def _differentiable(prim, args, const) -> list[int]:
 # -- the composed function ---------------------------------------------------------------------
 def _reductions(out_shape: tuple) -> list[str]:
     red = ["full", "mean"] if int(np.prod(out_shape)) else ["full"]
-    return red + (["matmul"] if len(out_shape) == 2 else [])
+    return red + (["matmul", "matmul2"] if len(out_shape) == 2 else [])
 
 
 def _extra(red: str, out_shape: tuple, rng) -> list:
@@ -120,6 +121,8 @@ def _extra(red: str, out_shape: tuple, rng) -> list:
         return [rng.standard_normal(out_shape)[()]]
     if red == "matmul":
         return [rng.standard_normal((out_shape[1], 3)), rng.standard_normal((out_shape[0], 3))]
+    if red == "matmul2":
+        return [rng.standard_normal((out_shape[1], 3)), rng.standard_normal((3, 2))]
     return []
 
 
@@ -137,6 +140,8 @@ def _function(prim, params, consts: dict, red: str, nargs: int):
             return y * extra[0] if np.ndim(extra[0]) == 0 else dk.sum(y * extra[0])
         if red == "mean":
             return dk.mean(y)
+        if red == "matmul2":  # no scalar factor on the way: the primitive gets a plain fresh cotangent
+            return dk.sum(dk.matmul(dk.matmul(y, extra[0]), extra[1]))
         return dk.sum(dk.matmul(y, extra[0]) * extra[1])
     return f, nfloat
 
