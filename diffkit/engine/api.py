@@ -145,7 +145,7 @@ def value_and_grad(f: Callable, argnum: int | Sequence[int] = 0, *,
             _scalar_output(out, "grad")
             flat = [n for group in leaves for n in group]
             if _here(out, level) and out.needs_grad:
-                adj = _backward(out, 1.0, wrt=flat)
+                adj = _backward(out, 1.0, wrt=flat, consume=True)  # the graph's only sweep
             else:
                 adj = {}
             grads = [un([materialize(adj.get(n, zero), n.value) for n in group]) for group, un in zip(leaves, unflat)]

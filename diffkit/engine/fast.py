@@ -59,10 +59,13 @@ def _mat(c: Any) -> Any:
 
 
 def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[Node, Any] | None = None,
-             order: Sequence[Node] | None = None) -> dict[Node, Any]:
+             order: Sequence[Node] | None = None, consume: bool = False) -> dict[Node, Any]:
     """The adjoints of ``wrt`` (as ``sweep.backward_pass``), reusing buffers where that is safe.
 
     ``order`` is accepted for the reference's signature; the sweep does not need it (see below).
+    ``consume``: this is the graph's only sweep (``grad``), so a rule may write over the residuals
+    its node kept for it (``consume=True``; e.g. σ′ over the kept exponential); they are dropped
+    afterwards (``node.res = None``), and a later sweep of the graph would recompute without them.
     """
     if isinstance(out.value, Node) or _ANOMALY[0] or values is not None:
         return backward_pass(out, seed, wrt=wrt, values=values, order=order)
@@ -114,10 +117,12 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
             if own and i in inplace:
                 kw = {**kw, "out": g}
             if i in res_args:
-                kw = {**kw, "res": n.res}
+                kw = {**kw, "res": n.res, "consume": True} if consume and len(res_args) == 1 else {**kw, "res": n.res}
             if i in scaled:
                 kw = {**kw, "scaled": True}
             c = rule(g, ans, *vals, **kw)
+            if "consume" in kw:
+                n.res = None  # written over: no later sweep may read it
             if c is zero:
                 continue
             s = scale

@@ -409,11 +409,12 @@ def _sigmoid_fwd(x):
     return _sigmoid_impl(x), None
 
 
-def _sigmoid_vjp(g, ans, x, res=None):
+def _sigmoid_vjp(g, ans, x, res=None, consume=False):
     if _plain(g, ans, x) and isinstance(ans, np.ndarray) and ans.ndim and np.ndim(g) <= ans.ndim \
             and isinstance(x, np.ndarray) and x.shape == ans.shape:
         if res is not None and res.shape == ans.shape and res.dtype == ans.dtype:
-            t = stable.sigmoid_prime_from_exp(res, ans, out=_out(ans))  # the residual stays intact
+            # σ′ over the kept exponential when this sweep is its last reader (consume), else beside it
+            t = stable.sigmoid_prime_from_exp(res, ans, out=res if consume and res.flags.writeable else _out(ans))
         else:
             t = stable.sigmoid_prime(x, ans, out=_out(ans))  # one buffer, updated in place
         return np.multiply(t, g, out=t)

@@ -308,7 +308,7 @@ def _bn_fwd(x, axes, eps):
     return d, invstd
 
 
-def _bn_rule(g, ans, x, axes, eps, res=None):
+def _bn_rule(g, ans, x, axes, eps, res=None, consume=False):
     """invstd·(g − mean(g) − x̂·mean(g·x̂)): the VJP and (the Jacobian being symmetric) the JVP."""
     if _plain(g, ans, x):
         g, xhat = np.asarray(g), np.asarray(ans)

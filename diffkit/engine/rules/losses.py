@@ -179,7 +179,7 @@ def _expand(g, ans, axis):
     return reshape(g, tuple(shape)) if np.ndim(g) else g
 
 
-def _sce_vjp_logits(g, ans, z, labels, axis=-1, res=None):
+def _sce_vjp_logits(g, ans, z, labels, axis=-1, res=None, consume=False):
     if type(z) is np.ndarray and not any(isinstance(v, Node) for v in (g, labels)) \
             and (np.ndim(g) == 0 or np.shape(g) == np.shape(ans)):
         # plain arrays: (softmax(z) − y)·g in place in one buffer, no binds (W3's last layer)
