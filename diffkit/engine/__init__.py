@@ -25,7 +25,8 @@ from .anomaly import detect_anomaly
 from .leaves import input_leaf, param
 from .core import (REGISTRY, Absent, Node, Primitive, bind, const, defprim,
                    new_level, zero)
-from .sweep import backward_pass, jvp_pass, toposort
+from .sweep import backward_pass, jvp_pass
+from .walk import toposort
 from .ops import *  # noqa: F401,F403 - the NumPy-like API
 from .ops import __all__ as _ops_all
 from .api import grad, hessian, hvp, jacobian, jvp, value_and_grad

@@ -31,10 +31,11 @@ import numpy as np
 
 from ..errors import BadInput
 from .anomaly import detect_anomaly
-from .core import Node, new_level, zero
+from .core import ONE_SWEEP, Node, new_level, zero
 from .leaves import param
 from .fast import backward as _backward
-from .sweep import grad_order, jvp_pass, materialize, toposort
+from .sweep import grad_order, jvp_pass, materialize
+from .walk import toposort
 
 
 # -- argument structures (lists, tuples, dicts of arrays) --------------------------------------
@@ -141,7 +142,11 @@ def value_and_grad(f: Callable, argnum: int | Sequence[int] = 0, *,
     def value_and_grad_f(*args: Any) -> tuple[Any, Any]:
         level = new_level()
         with _anomaly_ctx(detect_anomaly):
-            out, leaves, unflat = _trace(f, args, argnum, level)
+            ONE_SWEEP.add(level)  # swept once: the forward may elide values no rule reads (elide.py)
+            try:
+                out, leaves, unflat = _trace(f, args, argnum, level)
+            finally:
+                ONE_SWEEP.discard(level)
             _scalar_output(out, "grad")
             flat = [n for group in leaves for n in group]
             if _here(out, level) and out.needs_grad:

@@ -53,6 +53,7 @@ MIN_BYTES = 256 << 10
 _MAX_BLOCKS = 64  # bounds the scan in ``empty``
 
 _lock = threading.Lock()
+_gift = threading.local()  # arrays the next result may be written into (elide.donate)
 _blocks: list[np.ndarray] = []  # uint8 blocks, least recently used first
 _limit = [256 << 20]  # bytes of idle blocks kept
 
@@ -77,6 +78,11 @@ def empty(shape: tuple, dtype: Any) -> np.ndarray:
     """
     if not isinstance(dtype, np.dtype):
         dtype = np.dtype(dtype)
+    gifts = getattr(_gift, "arrays", None)
+    if gifts:
+        for i, a in enumerate(gifts):
+            if a.shape == tuple(shape) and a.dtype == dtype:
+                return gifts.pop(i)
     nbytes = prod(shape) * dtype.itemsize
     if nbytes < MIN_BYTES or not _limit[0]:
         return np.empty(shape, dtype)
@@ -92,6 +98,13 @@ def empty(shape: tuple, dtype: Any) -> np.ndarray:
         block = _new_block(nbytes)
         _blocks.append(block)
         return block.view(dtype).reshape(shape)
+
+
+def donate(arrays: list) -> None:
+    """The next :func:`empty` calls of this thread may return these arrays (of their shape and
+    dtype) instead of new memory: values that die at the result being made (``elide.py``).
+    ``donate([])`` withdraws them."""
+    _gift.arrays = list(arrays)
 
 
 def _new_block(nbytes: int) -> np.ndarray:

@@ -83,16 +83,17 @@ class Node:
     when recorded inside a nested transformation; None in a graph from SymPy not yet evaluated),
     the ``primitive`` that made it (None for leaves), its ``parents`` in argument order, static
     ``params`` (axis, shape, …), its ``kind`` ("param", "input", "const", "op"), a display ``name``,
-    ``needs_grad`` (a parameter is upstream) and its ``trace`` level."""
+    ``needs_grad`` (a parameter is upstream) and its ``trace`` level.  Inside ``grad`` a value
+    no rule will read may be *elided* (``elide.py``): reading ``value`` recomputes it, and keeps it."""
 
-    __slots__ = ("value", "primitive", "parents", "params", "kind", "name", "needs_grad", "id",
+    __slots__ = ("_v", "gone", "pinned", "primitive", "parents", "params", "kind", "name", "needs_grad", "id",
                  "named", "res", "trace", "__weakref__")
     __hash__ = object.__hash__  # identity: == is NumPy's elementwise comparison (ops.py)
 
     def __init__(self, value: Any, primitive: "Primitive | None" = None, parents: tuple = (),
                  params: dict | None = None, *, kind: str = "op", name: str | None = None,
                  needs_grad: bool = False, trace: int = 0) -> None:
-        self.value, self.primitive, self.parents = value, primitive, parents
+        self._v, self.gone, self.pinned, self.primitive, self.parents = value, False, False, primitive, parents
         self.params = params or {}
         self.kind, self.name = kind, name
         self.named = name is not None and kind == "op"
@@ -101,20 +102,31 @@ class Node:
         self.res = None  # residuals from the primitive's forward (Primitive.fwd)
 
     @property
+    def value(self) -> Any:
+        if self.gone:
+            _elide.remat(self)
+        self.pinned = True  # seen from outside the engine's sweeps: never elided
+        return self._v
+
+    @value.setter
+    def value(self, v: Any) -> None:
+        self._v, self.gone = v, False
+
+    @property
     def shape(self) -> tuple:
-        return np.shape(self.value)
+        return np.shape(self._v)
 
     @property
     def ndim(self) -> int:
-        return len(np.shape(self.value))
+        return len(np.shape(self._v))
 
     @property
     def size(self) -> int:
-        return int(np.prod(np.shape(self.value), dtype=np.int64))
+        return int(np.prod(np.shape(self._v), dtype=np.int64))
 
     @property
     def dtype(self):
-        v = self.value
+        v = self._v
         return v.dtype if isinstance(v, Node) else np.result_type(v)
 
     @property
@@ -205,6 +217,7 @@ class Primitive:
     domain: tuple = ()
     cases: Callable | None = None
     scaled: frozenset = frozenset()
+    reads: Any = None
 
     def vjp(self, i: int) -> Callable:
         if self.vjps[i] is None:
@@ -229,7 +242,7 @@ def defprim(name: str, impl: Callable, *, vjp: Sequence[Callable | None], jvp: S
             cost: Any, local: Any, sympy: Any, code: Mapping[str, Any] | None = None,
             elementwise: bool = False, nondiff: Sequence[int] = (), fwd: Callable | None = None,
             res_args: Sequence[int] = (), fresh: Sequence[int] = (), inplace: Sequence[int] = (),
-            scaled: Sequence[int] = (), domain: Sequence[str] | None = None, cases: Callable | None = None, doc: str = "") -> Primitive:
+            scaled: Sequence[int] = (), reads: Any = None, domain: Sequence[str] | None = None, cases: Callable | None = None, doc: str = "") -> Primitive:
     """Create and register one primitive with all its interpretations.
 
     ``impl(*args, **params)`` computes on plain values.  ``vjp``/``jvp``: one rule per argument
@@ -242,7 +255,8 @@ def defprim(name: str, impl: Callable, *, vjp: Sequence[Callable | None], jvp: S
     ``fwd(*args, **params) -> (value, residuals)`` records residuals that the VJPs of
     ``res_args`` get as ``res=`` (None when there are none).  ``fresh``/``inplace``: argnums whose
     VJP returns a new array / takes ``out=`` (for the fast sweep); ``scaled``: whose VJP takes
-    ``scaled=True`` from the fast sweep and may then return a ``fast.Scaled``.  ``domain`` (elementwise) or
+    ``scaled=True`` from the fast sweep and may then return a ``fast.Scaled``.  ``reads``: per
+    argument, what its VJP reads ("ans", argnums), or ``reads(node)``; see ``elide``.  ``domain`` (elementwise) or
     ``cases(rng) -> [(args, params), ...]`` (required otherwise): where the checker samples,
     away from kinks: "real" (|x| in [0.1, 2]), "positive", "unit" ((−0.9, 0.9)), "bool", "label".
     """
@@ -253,7 +267,7 @@ def defprim(name: str, impl: Callable, *, vjp: Sequence[Callable | None], jvp: S
         raise DiffkitError(f"primitive {name!r}: {nargs} VJP rules, {len(jvp)} JVP rules, domain {domain}")
     p = Primitive(name, impl, nargs, tuple(vjp), tuple(jvp), elementwise, frozenset(nondiff), cost, local,
                   sympy, dict(code or {}), fwd, frozenset(res_args), frozenset(fresh), frozenset(inplace), doc,
-                  tuple(domain) if domain is not None else ("real",) * nargs, cases, frozenset(scaled))
+                  tuple(domain) if domain is not None else ("real",) * nargs, cases, frozenset(scaled), reads)
     REGISTRY[name] = p
     return p
 
@@ -297,12 +311,12 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
         except (ValueError, TypeError, IndexError) as exc:
             raise _bad_args(prim, args, exc) from None
     parents = tuple([a if isinstance(a, Node) and a.trace == top else const(a, top) for a in args])
-    vals = [p.value for p in parents]
+    vals = [p.value if p.gone else p._v for p in parents]
     needs_grad = nested = False
     for p, v in zip(parents, vals):
         needs_grad = needs_grad or p.needs_grad
         nested = nested or isinstance(v, Node)
-    res = None
+    res, dying = None, (_elide.dying(prim, parents, needs_grad, params) if top in ONE_SWEEP and not nested else ())
     if nested:
         value = bind(prim, *vals, **params)  # one level down: recorded there
     elif _ANOMALY[0]:
@@ -318,9 +332,12 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
             raise
         except (ValueError, TypeError, IndexError) as exc:
             raise _bad_args(prim, vals, exc) from None
+        finally:
+            if dying:
+                _elide.done(dying)
     # Recording is on the path of every traced operation: the node is filled in directly.
     node = _new_node(Node)
-    node.value, node.primitive, node.parents, node.params = value, prim, parents, params
+    node._v, node.gone, node.pinned, node.primitive, node.parents, node.params = value, False, False, prim, parents, params
     node.kind, node.name, node.named, node.needs_grad = "op", None, False, needs_grad
     node.id, node.res, node.trace = next(_ids), res, top
     if _ANOMALY[0]:
@@ -330,6 +347,9 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
 
 _new_node = object.__new__
 
+#: Trace levels of ``grad``/``value_and_grad``, swept once: the forward may elide values there.
+ONE_SWEEP: set = set()
+
 
 # -- anomaly mode (anomaly.py): NaN/inf become errors naming the node --------------------------
 _ANOMALY = [False]
@@ -338,3 +358,6 @@ _ANOMALY = [False]
 def check_finite(*args: Any, **kw: Any) -> None:
     from .anomaly import check_finite as check
     check(*args, **kw)
+
+
+from . import elide as _elide  # noqa: E402 - it builds on the names above

@@ -67,7 +67,7 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
     its node kept for it (``consume=True``; e.g. σ′ over the kept exponential); they are dropped
     afterwards (``node.res = None``), and a later sweep of the graph would recompute without them.
     """
-    if isinstance(out.value, Node) or _ANOMALY[0] or values is not None:
+    if isinstance(out._v, Node) or _ANOMALY[0] or values is not None:
         return backward_pass(out, seed, wrt=wrt, values=values, order=order)
     stop = set(wrt)
     if out.primitive is None or out in stop:
@@ -86,7 +86,7 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
         prim = n.primitive
         parents = n.parents
         own = bool(owned) and owned.pop(id(g), None) is g
-        ans = n.value
+        ans = n._v  # a ghost where the forward elided it: no rule here reads it (elide.py)
         shape = ans.shape if type(ans) is _ndarray else np.shape(ans)
         ew = prim.elementwise
         scale = None
@@ -102,7 +102,7 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
             else:
                 g = np.full(shape, g) if np.ndim(g) == 0 and type(g) is not Node else expand(g, shape)
             own = False
-        vals = [q.value for q in parents]
+        vals = [q._v for q in parents]
         if own and len(parents) > 1 and sum(p.needs_grad for p in parents) > 1:
             own = False  # g goes to two rules: neither may overwrite it
         rules, params, inplace, res_args, fresh_args = prim.vjps, n.params, prim.inplace, prim.res_args, prim.fresh

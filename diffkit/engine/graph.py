@@ -34,7 +34,8 @@ from ..errors import BadInput
 from .anomaly import anomaly_enabled, check_finite
 from .core import Node, new_level, zero
 from .leaves import as_value, input_leaf, param
-from .sweep import backward_pass, materialize, toposort
+from .sweep import backward_pass, materialize
+from .walk import toposort
 
 
 class Edge(NamedTuple):

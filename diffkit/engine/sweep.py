@@ -19,7 +19,7 @@ array([4., 4., 4.])
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -28,32 +28,8 @@ from .anomaly import check_finite
 from .broadcasting import settle_plan
 from .core import Node, Summed, _ANOMALY, zero
 
-__all__ = ["toposort", "grad_order", "settle", "materialize", "expand", "evaluate", "backward_pass",
+__all__ = ["grad_order", "settle", "materialize", "expand", "evaluate", "backward_pass",
            "jvp_pass"]
-
-
-def toposort(out: Node, *, stop: Sequence[Node] = (), only_grad: bool = False) -> list[Node]:
-    """Nodes reachable from ``out``, parents before children (in argument order), iteratively;
-    ``stop`` nodes are included but not descended into; ``only_grad``: only nodes needing gradients."""
-    stopset = set(stop)
-    order: list[Node] = []
-    visited: set[Node] = set()
-    stack: list[tuple[Node, bool]] = [(out, False)]
-    while stack:
-        n, done = stack.pop()
-        if done:
-            order.append(n)
-            continue
-        if n in visited:
-            continue
-        visited.add(n)
-        stack.append((n, True))
-        if n in stopset:
-            continue
-        for p in reversed(n.parents):
-            if p not in visited and (p.needs_grad or not only_grad):
-                stack.append((p, False))
-    return order
 
 
 def grad_order(out: Node, stop: Sequence[Node] = ()) -> list[Node]:

@@ -146,7 +146,7 @@ add_p = defprim(
     cost=(1, ((0, PASS), (0, PASS))), local=("1", "1"), sympy=SymPy(lambda a, b: a + b),
     code={"fused": FUSED_ADD, "math": Code("{0} + {1}", ((PASS, None), (PASS, None))),
           "numpy": Code("{0} + {1}", ((PASS, None), (PASS, None)))},
-    doc="a + b")
+    reads=((), ()), doc="a + b")
 
 sub_p = defprim(
     "sub", _cached(np.subtract), elementwise=True,
@@ -155,7 +155,7 @@ sub_p = defprim(
     cost=(1, ((0, PASS), (1, NONE))), local=("1", "-1"), sympy=SymPy(lambda a, b: a - b),
     code={"fused": FUSED_SUB, "math": Code("{0} - {1}", ((PASS, None), (NONE, "-{g}"))),
           "numpy": Code("{0} - {1}", ((PASS, None), (NONE, "-{g}")))},
-    fresh=(1,), inplace=(1,), scaled=(1,), doc="a − b")
+    fresh=(1,), inplace=(1,), scaled=(1,), reads=((), ()), doc="a − b")
 
 
 def _mul_vjp(g, other, ans, x, scaled=False):
@@ -183,7 +183,7 @@ mul_p = defprim(
     cost=(1, ((1, MUL), (1, MUL))), local=("{1}", "{0}"), sympy=SymPy(lambda a, b: a * b),
     code={"fused": FUSED_MUL, "math": Code("{0} * {1}", ((MUL, "{1}"), (MUL, "{0}"))),
           "numpy": Code("{0} * {1}", ((MUL, "{1}"), (MUL, "{0}")))},
-    fresh=(0, 1), scaled=(0, 1), doc="a · b")
+    fresh=(0, 1), scaled=(0, 1), reads=({1}, {0}), doc="a · b")
 
 div_p = defprim(
     "div", _cached(np.true_divide), elementwise=True,
@@ -192,7 +192,7 @@ div_p = defprim(
     cost=(1, ((1, NONE), (3, MUL))), local=("1/{1}", "-{ans}/{1}"), sympy=SymPy(lambda a, b: a / b),
     code={"fused": FUSED_DIV, "math": Code("{0} / {1}", ((NONE, "{g} / {1}"), (NONE, "-({g} * {ans}) / {1}"))),
           "numpy": Code("{0} / {1}", ((NONE, "{g} / {1}"), (NONE, "-({g} * {ans}) / {1}")))},
-    domain=("real", "real"), doc="a / b")
+    domain=("real", "real"), reads=({1}, {"ans", 1}), doc="a / b")
 
 def _neg_into(g, out=None, scaled=False):
     # −g: for the fast sweep the scale −1 of g (no pass at all), or written over g itself when the
@@ -210,7 +210,7 @@ neg_p = defprim(
     vjp=(lambda g, ans, a, out=None, scaled=False: _neg_into(g, out, scaled),), jvp=(lambda t, ans, a: neg(t),),
     cost=(1, ((1, NONE),)), local=("-1",), sympy=SymPy(lambda a: -a),
     code={"fused": FUSED_NEG, "math": Code("-{0}", ((NONE, "-{g}"),)), "numpy": Code("-{0}", ((NONE, "-{g}"),))},
-    fresh=(0,), inplace=(0,), scaled=(0,), doc="−a")
+    fresh=(0,), inplace=(0,), scaled=(0,), reads=((),), doc="−a")
 
 
 _square, _power = _cached(np.square), _cached(np.power)
@@ -305,6 +305,7 @@ pow_p = defprim(
           "numpy": Code(lambda n: "{0} * {0}" if _is_square(n) else "{0} ** {1}",
                         (lambda n: (MUL, "2.0 * {0}" if _is_square(n) else "{1} * np.power({0}, {1} - 1.0)"), None))},
     domain=("positive", "real"), fresh=(0, 1), scaled=(0,),
+    reads=({0, 1}, {"ans", 0}),
     doc="a ** b (for a = 0 the derivative in b is taken as its limit 0)")
 
 
@@ -409,6 +410,11 @@ def _sigmoid_fwd(x):
     return _sigmoid_impl(x), None
 
 
+def _sigmoid_reads(x):
+    # what the VJP reads (elide.py): the result, and x only where there is no kept exponential
+    return ({"ans"},) if isinstance(x, np.ndarray) and x.ndim and x.dtype.kind == "f" else ({"ans", 0},)
+
+
 def _sigmoid_vjp(g, ans, x, res=None, consume=False):
     if _plain(g, ans, x) and isinstance(ans, np.ndarray) and ans.ndim and np.ndim(g) <= ans.ndim \
             and isinstance(x, np.ndarray) and x.shape == ans.shape:
@@ -473,7 +479,7 @@ sigmoid_p = defprim(
                          residuals=("t",), inplace_fwd=True),
           "math": Code("_sig({0})", ((MUL, "_sigp({0})"),)),
           "numpy": Code("_stable.sigmoid({0})", ((MUL, "_stable.sigmoid_prime({0}, {ans})"),))},
-    fresh=(0,), doc="σ(x) = 1/(1 + e⁻ˣ); σ′ = σ(x)σ(−x)")
+    fresh=(0,), reads=_sigmoid_reads, doc="σ(x) = 1/(1 + e⁻ˣ); σ′ = σ(x)σ(−x)")
 
 
 def _tanh_vjp(g, ans, x):
