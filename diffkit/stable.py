@@ -98,19 +98,20 @@ def log_sigmoid(z: Any) -> Any:
     return -softplus(-z)
 
 
-def sigmoid_float(z: float) -> float:
+def sigmoid_float(z: float, _exp=math.exp) -> float:
     """σ(z) on a Python float without overflow: ``math.exp`` raises above ~709, so the exponent
-    is kept non-positive (e^z/(1 + e^z) for z < 0)."""
+    is kept non-positive (e^z/(1 + e^z) for z < 0).  (``_exp``: a local name, not a global lookup,
+    on a path replayed gradients take once per call.)"""
     if z >= 0.0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
+        return 1.0 / (1.0 + _exp(-z))
+    e = _exp(z)
     return e / (1.0 + e)
 
 
-def sigmoid_prime_float(z: float) -> float:
+def sigmoid_prime_float(z: float, _exp=math.exp) -> float:
     """σ′(z) = e^(−|z|)/(1 + e^(−|z|))² on a Python float (the same value as σ(z)/(1 + e^z),
     with the exponent kept non-positive so that ``math.exp`` never overflows)."""
-    e = math.exp(-abs(z))
+    e = _exp(-abs(z))
     return e / ((1.0 + e) * (1.0 + e))
 
 
