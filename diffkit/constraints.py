@@ -352,6 +352,7 @@ class Param:
     constraint: Any
     help: str = ""
     flag: str | None = None
+    note: str = ""  # said after a refusal at the command line (e.g. narrower ranges of some models)
 
     @property
     def label(self) -> str:
@@ -441,7 +442,7 @@ MODEL_NAME = Param("name", (Options(MODEL_NAMES), None), "Built-in model.", flag
 EXPR = Param("expr", (Text(MAX_OPTION_CHARS, 1), None), "A loss expression instead of a built-in model.",
              flag="--expr")
 DEPTH = Param("n", Interval(int, 1, 64), "logistic-map: depth n; rnn: steps T (1..8); attention: tokens (1..3).",
-              flag="--depth")
+              flag="--depth", note="per model: logistic-map 1..64, rnn 1..8, attention 1..3")
 DIM = Param("d", Interval(int, 1, 1000), "linear/logistic-regression: number of features d.", flag="--dim")
 LAYER_WIDTH = Interval(int, 1, 100_000)
 #: Most parameters (weights and biases) of a built-in MLP (diffkit.builtins.mlp).

@@ -103,7 +103,12 @@ def option(param: Param, *decls: str, help: str | None = None, convert: Callable
             return None
         if convert is not None:
             value = convert(value, label)
-        return C.check(label, value, cli_constraint)
+        try:
+            return C.check(label, value, cli_constraint)
+        except BadInput as exc:
+            if not param.note:
+                raise
+            raise BadInput(f"{exc} ({param.note})") from None
 
     return _typer_option(decls, kwargs, help=text, callback=validate)
 

@@ -174,7 +174,8 @@ def test_one_spelling_of_parameter_names():
 
 
 @pytest.mark.parametrize("args,message", [
-    (["compare", "rnn", "--depth", "0"], "Error: --depth must be an integer in [1, 64]; got 0"),
+    (["compare", "rnn", "--depth", "0"], "Error: --depth must be an integer in [1, 64]; got 0 (per model: "
+                                         "logistic-map 1..64, rnn 1..8, attention 1..3)"),
     (["compare", "rnn", "--depth", "9"], "Error: rnn: T = 9 steps; allowed: T in 1..8 (--depth T)"),
     (["compare", "attention", "--depth", "4"], "Error: attention: T = 4 tokens; allowed: T in 1..3 (--depth T)"),
     (["backprop", "mlp", "--sizes", "10,10,1"],
