@@ -216,7 +216,7 @@ class Primitive:
     doc: str = ""
     domain: tuple = ()
     cases: Callable | None = None
-    scaled: frozenset = frozenset()
+    lazy: frozenset = frozenset()
     reads: Any = None
 
     def vjp(self, i: int) -> Callable:
@@ -242,7 +242,7 @@ def defprim(name: str, impl: Callable, *, vjp: Sequence[Callable | None], jvp: S
             cost: Any, local: Any, sympy: Any, code: Mapping[str, Any] | None = None,
             elementwise: bool = False, nondiff: Sequence[int] = (), fwd: Callable | None = None,
             res_args: Sequence[int] = (), fresh: Sequence[int] = (), inplace: Sequence[int] = (),
-            scaled: Sequence[int] = (), reads: Any = None, domain: Sequence[str] | None = None, cases: Callable | None = None, doc: str = "") -> Primitive:
+            lazy: Sequence[int] = (), reads: Any = None, domain: Sequence[str] | None = None, cases: Callable | None = None, doc: str = "") -> Primitive:
     """Create and register one primitive with all its interpretations.
 
     ``impl(*args, **params)`` computes on plain values.  ``vjp``/``jvp``: one rule per argument
@@ -254,8 +254,8 @@ def defprim(name: str, impl: Callable, *, vjp: Sequence[Callable | None], jvp: S
     ``impl`` and the rules).  ``elementwise``: the arguments broadcast to a common result shape.
     ``fwd(*args, **params) -> (value, residuals)`` records residuals that the VJPs of
     ``res_args`` get as ``res=`` (None when there are none).  ``fresh``/``inplace``: argnums whose
-    VJP returns a new array / takes ``out=`` (for the fast sweep); ``scaled``: whose VJP takes
-    ``scaled=True`` from the fast sweep and may then return a ``fast.Scaled``.  ``reads``: per
+    VJP returns a new array / takes ``out=`` (for the fast sweep); ``lazy``: whose VJP takes
+    ``lazy=True`` from the fast sweep and may then return a ``fast.Scaled`` or ``fast.Scatter``.  ``reads``: per
     argument, what its VJP reads ("ans", argnums), or ``reads(node)``; see ``elide``.  ``domain`` (elementwise) or
     ``cases(rng) -> [(args, params), ...]`` (required otherwise): where the checker samples,
     away from kinks: "real" (|x| in [0.1, 2]), "positive", "unit" ((−0.9, 0.9)), "bool", "label".
@@ -267,7 +267,7 @@ def defprim(name: str, impl: Callable, *, vjp: Sequence[Callable | None], jvp: S
         raise DiffkitError(f"primitive {name!r}: {nargs} VJP rules, {len(jvp)} JVP rules, domain {domain}")
     p = Primitive(name, impl, nargs, tuple(vjp), tuple(jvp), elementwise, frozenset(nondiff), cost, local,
                   sympy, dict(code or {}), fwd, frozenset(res_args), frozenset(fresh), frozenset(inplace), doc,
-                  tuple(domain) if domain is not None else ("real",) * nargs, cases, frozenset(scaled), reads)
+                  tuple(domain) if domain is not None else ("real",) * nargs, cases, frozenset(lazy), reads)
     REGISTRY[name] = p
     return p
 

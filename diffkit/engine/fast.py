@@ -1,7 +1,7 @@
 """The fast backward sweep: the reference sweep (``sweep.backward_pass``) plus buffer reuse.
 
 It computes exactly what the reference computes (``tests/engine/test_backends.py`` checks
-every primitive), with two savings that matter on large arrays:
+every primitive), with these savings, which matter on large arrays:
 
 * **Residuals.**  A primitive with a ``fwd`` (e.g. softmax cross-entropy keeps its log-softmax)
   hands its VJP what the forward pass already computed, instead of recomputing it.
@@ -9,14 +9,17 @@ every primitive), with two savings that matter on large arrays:
   holds in its adjoint map alone may be overwritten by the single rule that consumes it (e.g.
   relu's mask applied in place to the product from matmul's rule, as hand-written backprop
   does), sparing a full-size array and its page faults.
-
 * **Scalar factors kept apart.**  A cotangent may be a :class:`Scaled` (``base·scale``, the scale
-  a scalar): a rule in the record's ``scaled`` set returns one instead of writing the product
+  a scalar): a rule in the record's ``lazy`` set returns one instead of writing the product
   (d(a²)/da·g for a scalar g is ``Scaled(a, 2g)``, a negation is ``Scaled(g, −1)``), and a rule
   receiving one is called with the base and its contribution scaled (every VJP is linear in g).
   The scale joins the next reduction (``scale·sum(base)``, ``scale·(base·x)``) or is applied once
   where the gradient is returned; the array passes of the product are spared, as the replay's
   lazy scales spare them.
+* **Scatters kept sparse.**  ``x[index]``'s contribution is a :class:`Scatter` (g at ``index`` of
+  zeros): the first stays as it is, and the next ones are added in place at their index into one
+  array of x's shape, made once — so T reads ``u[:, t]`` of a sequence cost T slices, not T
+  full-size arrays (the recurrence of an RNN).
 
 All apply only on plain NumPy values: inside a nested transformation (values are nodes of an
 outer level) this is the reference sweep.  The loop itself is kept lean (it runs once per node on
@@ -53,9 +56,52 @@ class Scaled:
         return f"Scaled(shape={self.base.shape}, scale={self.scale!r})"
 
 
+class Scatter:
+    """A cotangent contribution ``zeros(shape)`` with ``g`` added at ``index`` (a normalised index)."""
+
+    __slots__ = ("index", "g", "shape")
+
+    def __init__(self, index: tuple, g: Any, shape: tuple) -> None:
+        self.index, self.g, self.shape = index, g, shape
+
+    def __repr__(self) -> str:
+        return f"Scatter(shape={self.shape}, at={self.index!r})"
+
+
+def scatter_add(out: np.ndarray, index: tuple, g: Any) -> np.ndarray:
+    """``out[index] += g`` with repeated positions of an integer-array index accumulating."""
+    if any(isinstance(k, (np.ndarray, list)) for k in index):
+        np.add.at(out, index, g)
+    else:  # basic indexing never repeats a position
+        out[index] += g
+    return out
+
+
+def _dense(c: Scatter) -> np.ndarray:
+    """The Scatter as an array (made here, so this sweep may add into it)."""
+    dt = np.result_type(c.g)
+    return scatter_add(np.zeros(c.shape, dt if dt.kind == "f" else np.float64), c.index, c.g)
+
+
 def _mat(c: Any) -> Any:
-    """A contribution as a plain value (a Scaled one multiplied out)."""
-    return c.base * c.scale if type(c) is Scaled else c
+    """A contribution as a plain value (a Scaled one multiplied out, a Scatter filled in)."""
+    t = type(c)
+    return c.base * c.scale if t is Scaled else _dense(c) if t is Scatter else c
+
+
+def _plus(prev: Any, c: Any, acc: dict) -> Any:
+    """prev + c.  A Scatter is added in place at its index into an array this sweep made for the
+    sum (kept in ``acc``), so k scatters into one node cost one full-size array, not k."""
+    if type(prev) is Scatter and type(c) is not Scatter:
+        prev, c = c, prev  # addition commutes: the Scatter second
+    if type(c) is not Scatter:
+        return _mat(prev) + _mat(c)
+    if not (type(prev) is _ndarray and acc.get(id(prev)) is prev and prev.shape == c.shape
+            and np.result_type(prev, c.g) == prev.dtype):
+        p = _mat(prev)
+        prev = np.array(np.broadcast_to(p, c.shape), dtype=np.result_type(p, c.g, np.float16))
+        acc[id(prev)] = prev
+    return scatter_add(prev, c.index, c.g)
 
 
 def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[Node, Any] | None = None,
@@ -79,6 +125,7 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
     pop = adj.pop
     kept: dict[Node, Any] = {}
     owned: dict[int, Any] = {}  # id → array: cotangents made fresh by this sweep, held only in adj
+    acc: dict[int, Any] = {}  # id → array: sums this sweep made, which scatters may add into
     heap = [(-out.id, out)]
     while heap:
         n = _heappop(heap)[1]
@@ -86,6 +133,10 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
         prim = n.primitive
         parents = n.parents
         own = bool(owned) and owned.pop(id(g), None) is g
+        if type(g) is Scatter:
+            g, own = _dense(g), True  # made here: only this node's rules see it
+        elif acc:
+            own = acc.pop(id(g), None) is g or own
         ans = n._v  # a ghost where the forward elided it: no rule here reads it (elide.py)
         shape = ans.shape if type(ans) is _ndarray else np.shape(ans)
         ew = prim.elementwise
@@ -106,7 +157,7 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
         if own and len(parents) > 1 and sum(p.needs_grad for p in parents) > 1:
             own = False  # g goes to two rules: neither may overwrite it
         rules, params, inplace, res_args, fresh_args = prim.vjps, n.params, prim.inplace, prim.res_args, prim.fresh
-        scaled = prim.scaled
+        lazy = prim.lazy
         i = -1
         for p in parents:
             i += 1
@@ -118,8 +169,8 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
                 kw = {**kw, "out": g}
             if i in res_args:
                 kw = {**kw, "res": n.res, "consume": True} if consume and len(res_args) == 1 else {**kw, "res": n.res}
-            if i in scaled:
-                kw = {**kw, "scaled": True}
+            if i in lazy:
+                kw = {**kw, "lazy": True}
             c = rule(g, ans, *vals, **kw)
             if "consume" in kw:
                 n.res = None  # written over: no later sweep may read it
@@ -128,7 +179,10 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
             s = scale
             if type(c) is Scaled:
                 c, s = c.base, c.scale if s is None else c.scale * s
-            if ew or type(c) not in _SCALARS:  # a 0-d non-elementwise one (mean's g/n) stands for itself
+            if type(c) is Scatter:  # of the argument's shape, as it is: the scale goes to the slice
+                if s is not None:
+                    c, s = Scatter(c.index, c.g * s, c.shape), None
+            elif ew or type(c) not in _SCALARS:  # a 0-d non-elementwise one (mean's g/n) stands for itself
                 x = vals[i]
                 target = x.shape if type(x) is _ndarray else np.shape(x)
                 if type(c) is not _ndarray or c.shape != target or (ew and shape != target):
@@ -137,7 +191,7 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
                 c = Scaled(c, s) if type(c) is _ndarray and c.ndim else c * s
             if p.primitive is None or p in stop:  # a leaf or a node to stop at: its adjoint is returned
                 prev = kept.get(p)
-                kept[p] = c if prev is None else _mat(prev) + _mat(c)
+                kept[p] = c if prev is None else _plus(prev, c, acc)
                 continue
             prev = adj.get(p)
             if prev is None:
@@ -149,10 +203,10 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
             else:
                 if owned:
                     owned.pop(id(prev), None)
-                adj[p] = _mat(prev) + _mat(c)
+                adj[p] = _plus(prev, c, acc)
     for p, c in kept.items():
-        if type(c) is Scaled:
-            kept[p] = c.base * c.scale
+        if type(c) is Scaled or type(c) is Scatter:
+            kept[p] = _mat(c)
     return kept
 
 

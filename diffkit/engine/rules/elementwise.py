@@ -150,22 +150,22 @@ add_p = defprim(
 
 sub_p = defprim(
     "sub", _cached(np.subtract), elementwise=True,
-    vjp=(lambda g, ans, a, b: g, lambda g, ans, a, b, out=None, scaled=False: _neg_into(g, out, scaled)),
+    vjp=(lambda g, ans, a, b: g, lambda g, ans, a, b, out=None, lazy=False: _neg_into(g, out, lazy)),
     jvp=(lambda t, ans, a, b: t, lambda t, ans, a, b: neg(t)),
     cost=(1, ((0, PASS), (1, NONE))), local=("1", "-1"), sympy=SymPy(lambda a, b: a - b),
     code={"fused": FUSED_SUB, "math": Code("{0} - {1}", ((PASS, None), (NONE, "-{g}"))),
           "numpy": Code("{0} - {1}", ((PASS, None), (NONE, "-{g}")))},
-    fresh=(1,), inplace=(1,), scaled=(1,), reads=((), ()), doc="a − b")
+    fresh=(1,), inplace=(1,), lazy=(1,), reads=((), ()), doc="a − b")
 
 
-def _mul_vjp(g, other, ans, x, scaled=False):
+def _mul_vjp(g, other, ans, x, lazy=False):
     # g·other summed to a scalar is one dot product: no temporary array (W2's d/dw of w·x).
     if np.ndim(x) == 0 and type(g) is np.ndarray and type(other) is np.ndarray \
             and g.ndim >= 1 and g.shape == other.shape and not isinstance(x, Node):
         if g.ndim == 1 and g.dtype == other.dtype:
             return Summed(np.dot(g, other))  # BLAS dot: about twice as fast as vdot on 10⁶ points
         return Summed(np.vdot(g, other))
-    if scaled and _plain(g, other):  # an array times a scalar: the fast sweep keeps the scalar apart
+    if lazy and _plain(g, other):  # an array times a scalar: the fast sweep keeps the scalar apart
         if type(g) is np.ndarray and g.ndim and g.dtype.kind == "f" and np.ndim(other) == 0 \
                 and np.result_type(g, other) == g.dtype:
             return Scaled(g, other)
@@ -177,13 +177,13 @@ def _mul_vjp(g, other, ans, x, scaled=False):
 
 mul_p = defprim(
     "mul", _cached(np.multiply), elementwise=True,
-    vjp=(lambda g, ans, a, b, scaled=False: _mul_vjp(g, b, ans, a, scaled),
-         lambda g, ans, a, b, scaled=False: _mul_vjp(g, a, ans, b, scaled)),
+    vjp=(lambda g, ans, a, b, lazy=False: _mul_vjp(g, b, ans, a, lazy),
+         lambda g, ans, a, b, lazy=False: _mul_vjp(g, a, ans, b, lazy)),
     jvp=(lambda t, ans, a, b: mul(t, b), lambda t, ans, a, b: mul(a, t)),
     cost=(1, ((1, MUL), (1, MUL))), local=("{1}", "{0}"), sympy=SymPy(lambda a, b: a * b),
     code={"fused": FUSED_MUL, "math": Code("{0} * {1}", ((MUL, "{1}"), (MUL, "{0}"))),
           "numpy": Code("{0} * {1}", ((MUL, "{1}"), (MUL, "{0}")))},
-    fresh=(0, 1), scaled=(0, 1), reads=({1}, {0}), doc="a · b")
+    fresh=(0, 1), lazy=(0, 1), reads=({1}, {0}), doc="a · b")
 
 div_p = defprim(
     "div", _cached(np.true_divide), elementwise=True,
@@ -194,11 +194,11 @@ div_p = defprim(
           "numpy": Code("{0} / {1}", ((NONE, "{g} / {1}"), (NONE, "-({g} * {ans}) / {1}")))},
     domain=("real", "real"), reads=({1}, {"ans", 1}), doc="a / b")
 
-def _neg_into(g, out=None, scaled=False):
+def _neg_into(g, out=None, lazy=False):
     # −g: for the fast sweep the scale −1 of g (no pass at all), or written over g itself when the
     # sweep owns it (out=g: a pass with no new buffer)
     if type(g) is np.ndarray and g.dtype.kind == "f" and g.ndim:
-        if scaled:
+        if lazy:
             return Scaled(g, -1.0)
         if out is g:
             return np.negative(g, out=g)
@@ -207,10 +207,10 @@ def _neg_into(g, out=None, scaled=False):
 
 neg_p = defprim(
     "neg", _cached(np.negative), elementwise=True,
-    vjp=(lambda g, ans, a, out=None, scaled=False: _neg_into(g, out, scaled),), jvp=(lambda t, ans, a: neg(t),),
+    vjp=(lambda g, ans, a, out=None, lazy=False: _neg_into(g, out, lazy),), jvp=(lambda t, ans, a: neg(t),),
     cost=(1, ((1, NONE),)), local=("-1",), sympy=SymPy(lambda a: -a),
     code={"fused": FUSED_NEG, "math": Code("-{0}", ((NONE, "-{g}"),)), "numpy": Code("-{0}", ((NONE, "-{g}"),))},
-    fresh=(0,), inplace=(0,), scaled=(0,), reads=((),), doc="−a")
+    fresh=(0,), inplace=(0,), lazy=(0,), reads=((),), doc="−a")
 
 
 _square, _power = _cached(np.square), _cached(np.power)
@@ -230,9 +230,9 @@ def _dpow_base(a, b):
     return mul(b, power(a, sub(b, 1.0)))
 
 
-def _pow_vjp_base(g, ans, a, b, scaled=False):
+def _pow_vjp_base(g, ans, a, b, lazy=False):
     if _plain(g, a) and _is_two(b) and np.ndim(g) == 0 and isinstance(a, np.ndarray):
-        if scaled and a.ndim and a.dtype.kind == "f" and np.result_type(a, g) == a.dtype:
+        if lazy and a.ndim and a.dtype.kind == "f" and np.result_type(a, g) == a.dtype:
             return Scaled(a, 2.0 * g)  # for the fast sweep: no pass at all
         return np.multiply(a, 2.0 * g, out=_out(a))  # scalar factors first: one pass over a
     return mul(g, _dpow_base(a, b))
@@ -304,7 +304,7 @@ pow_p = defprim(
                        (lambda n: (MUL, "2.0 * {0}" if _is_square(n) else "{1} * pow({0}, {1} - 1.0)"), None)),
           "numpy": Code(lambda n: "{0} * {0}" if _is_square(n) else "{0} ** {1}",
                         (lambda n: (MUL, "2.0 * {0}" if _is_square(n) else "{1} * np.power({0}, {1} - 1.0)"), None))},
-    domain=("positive", "real"), fresh=(0, 1), scaled=(0,),
+    domain=("positive", "real"), fresh=(0, 1), lazy=(0,),
     reads=({0, 1}, {"ans", 0}),
     doc="a ** b (for a = 0 the derivative in b is taken as its limit 0)")
 

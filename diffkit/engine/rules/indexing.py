@@ -26,6 +26,7 @@ import numpy as np
 
 from ...errors import BadInput
 from ..core import NONE, Absent, Node, bind, defprim
+from ..fast import Scatter, scatter_add
 from .variadic import defprim_variadic
 
 __all__ = ["Index", "normalize_index", "getitem", "untake", "concatenate", "stack", "array", "as_array_arg"]
@@ -152,18 +153,20 @@ def untake(g: Any, index: Any, shape: tuple) -> Any:
     return bind(untake_p, g, index=normalize_index(index, shape), shape=shape)
 
 
+def _getitem_vjp(g, x, index, lazy=False):
+    # for the fast sweep (lazy): g at index of zeros, kept sparse until it meets other contributions
+    if lazy and not isinstance(g, Node) and not isinstance(x, Node):
+        return Scatter(tuple(index), g, np.shape(x))
+    return untake(g, index, np.shape(x))
+
+
 def _getitem_impl(x, index):
     return np.asarray(x)[tuple(index)]
 
 
 def _untake_impl(g, index, shape):
     g = np.asarray(g)
-    out = np.zeros(shape, dtype=g.dtype if g.dtype.kind == "f" else np.float64)
-    key = tuple(index)
-    if any(isinstance(k, (np.ndarray, list)) for k in key):
-        np.add.at(out, key, g)
-    else:  # basic indexing never repeats a position
-        out[key] = g
+    out = scatter_add(np.zeros(shape, dtype=g.dtype if g.dtype.kind == "f" else np.float64), tuple(index), g)
     return out[()] if out.ndim == 0 else out
 
 
@@ -189,10 +192,10 @@ def _untake_cases(rng):
 
 getitem_p = defprim(
     "getitem", _getitem_impl,
-    vjp=(lambda g, ans, x, index: untake(g, index, np.shape(x)),),
+    vjp=(lambda g, ans, x, index, lazy=False: _getitem_vjp(g, x, index, lazy),),
     jvp=(lambda t, ans, x, index: getitem(t, index),),
     cost=(1, ((1, NONE),)), local=("scatter (·) back to x[index]",),
-    sympy=Absent("array indexing"), code=_ARRAY_CODE, cases=_index_cases,
+    sympy=Absent("array indexing"), code=_ARRAY_CODE, cases=_index_cases, lazy=(0,),
     doc="x[index]; the VJP scatters back, adding at repeated indices (np.add.at)")
 
 untake_p = defprim(
