@@ -86,8 +86,9 @@ def _check_callable(f: Any, what: str) -> None:
 
 
 def _trace(f: Callable, args: tuple, argnum, level: int) -> tuple[Any, list[list[Node]], list]:
-    """Call ``f`` with parameter leaves of trace ``level`` in the ``argnum`` positions."""
-    nums = _argnums(argnum)
+    """Call ``f`` with parameter leaves of trace ``level`` in the ``argnum`` positions (an int or
+    ints, or a tuple :func:`_argnums` made)."""
+    nums = argnum if type(argnum) is tuple and all(type(i) is int for i in argnum) else _argnums(argnum)
     for i in nums:
         if not -len(args) <= i < len(args):
             raise BadInput(f"argnum {i} is out of range for a call with {len(args)} argument"
@@ -96,7 +97,8 @@ def _trace(f: Callable, args: tuple, argnum, level: int) -> tuple[Any, list[list
     leaves, unflat = [], []
     for i in nums:
         flat, un = _flatten(args[i])
-        nodes = [param(v, f"arg{i}", trace=level) for v in flat]
+        name = f"arg{i}"
+        nodes = [param(v, name, trace=level) for v in flat]
         leaves.append(nodes)
         unflat.append(un)
         args[i] = un(nodes)
@@ -137,14 +139,15 @@ def value_and_grad(f: Callable, argnum: int | Sequence[int] = 0, *,
     (np.float64(25.0), np.float64(30.0))
     """
     _check_callable(f, _name)
-    single = len(_argnums(argnum)) == 1 and isinstance(argnum, (int, np.integer))
+    nums = _argnums(argnum)
+    single = len(nums) == 1 and isinstance(argnum, (int, np.integer))
 
     def value_and_grad_f(*args: Any) -> tuple[Any, Any]:
         level = new_level()
         with _anomaly_ctx(detect_anomaly):
             ONE_SWEEP.add(level)  # swept once: the forward may elide values no rule reads (elide.py)
             try:
-                out, leaves, unflat = _trace(f, args, argnum, level)
+                out, leaves, unflat = _trace(f, args, nums, level)
             finally:
                 ONE_SWEEP.discard(level)
             _scalar_output(out, "grad")

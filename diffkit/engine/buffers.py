@@ -78,11 +78,10 @@ def empty(shape: tuple, dtype: Any) -> np.ndarray:
     """
     if not isinstance(dtype, np.dtype):
         dtype = np.dtype(dtype)
-    gifts = getattr(_gift, "arrays", None)
-    if gifts:
-        for i, a in enumerate(gifts):
-            if a.shape == tuple(shape) and a.dtype == dtype:
-                return gifts.pop(i)
+    if getattr(_gift, "arrays", None):
+        g = take_gift(shape, dtype)
+        if g is not None:
+            return g
     nbytes = prod(shape) * dtype.itemsize
     if nbytes < MIN_BYTES or not _limit[0]:
         return np.empty(shape, dtype)
@@ -98,6 +97,15 @@ def empty(shape: tuple, dtype: Any) -> np.ndarray:
         block = _new_block(nbytes)
         _blocks.append(block)
         return block.view(dtype).reshape(shape)
+
+
+def take_gift(shape: tuple, dtype: Any) -> np.ndarray | None:
+    """A donated array of ``shape`` and ``dtype`` (withdrawn from the gifts), or None."""
+    arrays = getattr(_gift, "arrays", None)
+    for i, a in enumerate(arrays or ()):
+        if a.shape == tuple(shape) and a.dtype == dtype and a.flags.c_contiguous:
+            return arrays.pop(i)
+    return None
 
 
 def donate(arrays: list) -> None:

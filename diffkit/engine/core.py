@@ -281,7 +281,7 @@ def raw(x: Any) -> Any:
 def const(value: Any, trace: int = 0) -> Node:
     """A constant leaf.  Python scalars stay Python scalars so float32 graphs stay float32."""
     if not isinstance(value, (int, float, bool, Node)):
-        arr = np.asarray(value)
+        arr = value if type(value) is np.ndarray else np.asarray(value)
         if arr.dtype.kind not in "fiub":
             raise BadInput(f"constant of dtype {arr.dtype} is not supported; expected real numbers")
     return Node(value, kind="const", trace=trace)

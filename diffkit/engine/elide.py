@@ -12,8 +12,8 @@ A value may be elided when the consumer is bound and
 
 1. its primitive declares ``reads`` (the record: per argument, what that VJP reads — "ans" or
    argnums) and none of its own VJPs for arguments that need a gradient reads "ans";
-2. it is a writeable float array of at least ``buffers.MIN_BYTES`` made by an elementwise
-   primitive (a new array: never a view of another value);
+2. it is a writeable float array of at least :data:`MIN_BYTES` (declaring ``reads`` also
+   promises that the primitive's result is a new array, never a view of an argument);
 3. every consumer bound so far declares ``reads`` and none of their VJPs reads it (a consumer
    whose VJP does, or which declares nothing, *pins* it: it is never elided);
 4. nothing outside the engine's sweeps has read it: ``Node.value`` pins.
@@ -39,6 +39,13 @@ from .core import _ANOMALY, Node, Primitive
 _NAN: dict = {}
 _ndarray = np.ndarray
 
+#: Smallest value elided (at least ``buffers.MIN_BYTES``, whose ``empty`` hands the buffer on).
+#: Below about a megabyte the arrays stay in the processor's caches anyway and the checks cost
+#: more than the memory saves (the MLP of W3, 128–256 KiB activations, was 2–3% slower with
+#: 64 KiB); at 8 MB (W2) writing into the dying buffer is what makes the eager pass as fast as
+#: NumPy's own temporaries.
+MIN_BYTES = 1 << 20
+
 
 def _reads(prim: Primitive, parents: Sequence[Node], params: dict) -> Any:
     r = prim.reads
@@ -58,7 +65,7 @@ def dying(prim: Primitive, parents: tuple, needs_grad: bool, params: dict) -> li
     the parents the new node's VJPs will read are pinned."""
     for p in parents:  # most operations have no large array argument: done at once
         v = p._v
-        if type(v) is _ndarray and v.nbytes >= buffers.MIN_BYTES:
+        if type(v) is _ndarray and v.nbytes >= MIN_BYTES:
             break
     else:
         return []
@@ -71,10 +78,10 @@ def dying(prim: Primitive, parents: tuple, needs_grad: bool, params: dict) -> li
             p.pinned = True
             continue
         q = p.primitive
-        if p.pinned or p.gone or q is None or not q.elementwise or q.reads is None or p in out:
+        if p.pinned or p.gone or q is None or q.reads is None or p in out:
             continue
         v = p._v
-        if type(v) is not _ndarray or v.dtype.kind != "f" or v.nbytes < buffers.MIN_BYTES \
+        if type(v) is not _ndarray or v.dtype.kind != "f" or v.nbytes < MIN_BYTES \
                 or not v.flags.writeable:
             continue
         if p.needs_grad and "ans" in _read_by(q, p.parents, p.params):

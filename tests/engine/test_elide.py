@@ -15,17 +15,19 @@ import numpy as np
 import pytest
 
 import diffkit.engine as dk
-from diffkit.engine import buffers
+from diffkit.engine import buffers, elide
 from diffkit.engine.check import sample
 from diffkit.engine.core import REGISTRY
 from diffkit.engine.sweep import backward_pass, materialize
 
 ELIDING = [name for name, p in REGISTRY.items() if p.reads is not None]
+BIG = 2 * elide.MIN_BYTES // 8  # float64 values of twice the size from which values are elided
 
 
 @pytest.fixture
 def small_arrays_elide(monkeypatch):
     monkeypatch.setattr(buffers, "MIN_BYTES", 1)
+    monkeypatch.setattr(elide, "MIN_BYTES", 1)
 
 
 def _points(prim):
@@ -113,9 +115,9 @@ def test_elision_equals_the_reference_sweep(name, small_arrays_elide):
 
 
 def test_w2_elides_and_writes_results_into_dead_buffers():
-    # at 10⁵ points (above the size limit): w·x, w·x + b and r² give their buffers to their
+    # at twice the size limit (as W2's 10⁶ points): w·x, w·x + b and r² give their buffers to their
     # consumers; u = σ(...) and r = y − u are read by VJPs and stay; the gradient is the hand one
-    n = 100_000
+    n = BIG
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=n), rng.uniform(size=n)
     seen: dict = {}
@@ -146,7 +148,7 @@ def test_w2_elides_and_writes_results_into_dead_buffers():
 
 
 def test_values_seen_by_the_user_are_never_elided():
-    n = 50_000
+    n = BIG
     x = np.random.default_rng(1).normal(size=n)
     kept = {}
 
@@ -164,7 +166,7 @@ def test_values_seen_by_the_user_are_never_elided():
 
 def test_no_elision_outside_grad():
     # a traced Graph, jacobian and forward mode keep every value
-    n = 50_000
+    n = BIG
     x = np.random.default_rng(2).normal(size=n)
     seen: list = []
 
@@ -185,7 +187,7 @@ def test_no_elision_outside_grad():
 def test_nested_grad_with_large_arrays_is_exact():
     # the inner grad's values are nodes of the outer level: nothing is elided there, and the
     # outer level's forward may elide; d/dw [w · d/dv sum((v x + 1)²)] at v = w
-    n = 40_000
+    n = BIG
     x = np.random.default_rng(4).normal(size=n) / 100
 
     def inner(v):

@@ -375,6 +375,6 @@ matmul_p = defprim(
     sympy=SymPy(lambda a, b: sp.MatMul(a, b)),
     code={**_ARRAY_CODE, "fused": Fused(_fz_matmul, _fz_matmul_vjp, supports=_fz_matmul_2d, g_absorbs=frozenset(),
                                         uses=lambda n: [n.parents[1 - i] for i in (0, 1) if n.parents[i].needs_grad])},
-    fresh=(0, 1), cases=_matmul_cases, doc="matrix product")
+    fresh=(0, 1), reads=({1}, {0}), cases=_matmul_cases, doc="matrix product")
 
 __all__ = ["sum", "mean", "reshape", "transpose", "broadcast_to", "matmul", "norm_axis"]

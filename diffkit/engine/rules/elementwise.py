@@ -48,7 +48,7 @@ def _out(*args: Any) -> np.ndarray | None:
             shape = np.broadcast_shapes(*[np.shape(b) for b in args])
             break
     dtype = np.result_type(*args)
-    return buffers.empty(shape, dtype) if dtype.kind == "f" else None
+    return buffers.empty(shape, dtype) if dtype.kind == "f" else None  # (an elided argument's buffer first)
 
 
 def _cached(ufunc: np.ufunc, *extra: Any):
