@@ -274,6 +274,16 @@ def counts_section(c) -> Section:
               caption="Operation counts (convention: diffkit.analysis.operation_counts — every occurrence in the "
                       "expression tree counts; an n-ary sum or product counts n − 1)."),
     ]
+    if c.representations:
+        rows = tuple((r.label, "—" if r.flat is None else str(r.flat), "—" if r.shared is None else str(r.shared),
+                      ", ".join(f"{k} {v}" for k, v in r.parts.items()) or "—") for r in c.representations)
+        blocks.append(Table(("representation", "as a tree", "shared", "parts"), rows, align="lrrl",
+                            widths=(3.4, 1, 1, 2),
+                            caption="The same gradient in five representations, in operations under the same "
+                                    "convention (Laue 2019: symbolic and automatic differentiation do the same "
+                                    "operations; expression swell comes from the representation). as a tree: "
+                                    "every occurrence counted; shared: each distinct subexpression once; —: the "
+                                    "representation has no such size (a tape is shared by construction)."))
     if c.lint:
         rows = tuple((f.pattern, f.where if len(f.where) <= 80 else f.where[:77] + "…", f.rewrite)
                      for f in c.lint[:MAX_REDUNDANCY])

@@ -79,6 +79,10 @@ def counts(c) -> str:
                      f"(the cheap-gradient principle: a small constant, below 6, whatever the number of parameters),"
                      f" against {o['symbolic_naive']} for the naive and {o['symbolic_cse']} for the CSE'd symbolic "
                      f"gradient.")
+    reps = {r.name: r for r in getattr(c, "representations", ())}
+    if {"tree", "dag", "tape"} <= set(reps):
+        parts.append(f"The representation, not the differentiation, makes the size: {reps['tree'].flat} operations "
+                     f"as a tree, {reps['dag'].shared} on the DAG, {reps['tape'].shared} on the reverse-mode tape.")
     if c.lint:
         parts.append(f"The stability lint flags {len(c.lint)} fragile float64 pattern(s).")
     return " ".join(parts)
