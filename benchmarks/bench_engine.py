@@ -33,7 +33,6 @@ import ctypes.util
 import json
 import math
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -43,8 +42,10 @@ import numpy as np
 import sympy as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import diffkit.engine as dk  # noqa: E402
+from timing import interleaved, warm  # noqa: E402 - benchmarks/timing.py
 from diffkit import builtin  # noqa: E402
 from diffkit.symbolic import to_numpy  # noqa: E402
 
@@ -56,43 +57,10 @@ CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
 _clock = [CLOCKS["wall"]]
 
 
-def _time(fn: Callable[[], object], inner: int) -> float:
-    clock = _clock[0]
-    t0 = clock()
-    for _ in range(inner):
-        fn()
-    return (clock() - t0) / inner
-
-
-def _warm(fn: Callable[[], object], budget: float) -> int:
-    """Call ``fn`` (at least 3 times) until ``budget`` seconds have passed; that many calls fill one timing."""
-    clock, n = _clock[0], 0
-    t0 = clock()
-    while n < 3 or clock() - t0 < budget:
-        fn()
-        n += 1
-    return max(1, round(n * budget / (clock() - t0)))
-
-
 def run(impls: dict[str, Callable[[], object]], *, repeats: int, budget: float) -> dict:
     """Median time per call of each implementation, and its median ratio to ``hand`` (same repeat)."""
-    inner = {k: _warm(fn, budget) for k, fn in impls.items()}
-    times: dict[str, list[float]] = {k: [] for k in impls}
-    ratios: dict[str, list[float]] = {k: [] for k in impls}
-    for _ in range(repeats):
-        hand = _time(impls["hand"], inner["hand"])
-        times["hand"].append(hand)
-        for k, fn in impls.items():
-            if k == "hand":
-                continue
-            t = _time(fn, inner[k])
-            times[k].append(t)
-            ratios[k].append(t / hand)
-    out = {"hand": {"median_s": statistics.median(times["hand"])}}
-    for k in impls:
-        if k != "hand":
-            out[k] = {"median_s": statistics.median(times[k]), "ratio": statistics.median(ratios[k])}
-    return out
+    inner = {k: warm(fn, budget, _clock[0]) for k, fn in impls.items()}
+    return interleaved(impls, repeats=repeats, inner=inner, clock=_clock[0])
 
 
 def _sympy_gradient(cse: bool):

@@ -23,9 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -33,36 +31,17 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import diffkit.engine as dk  # noqa: E402
-
-
-def _time(fn: Callable[[], object], inner: int) -> float:
-    t0 = time.perf_counter()
-    for _ in range(inner):
-        fn()
-    return (time.perf_counter() - t0) / inner
+from timing import interleaved  # noqa: E402 - benchmarks/timing.py
 
 
 def run(impls: dict[str, Callable[[], object]], *, repeats: int, inner: int) -> dict:
     for fn in impls.values():  # warm-up
         for _ in range(max(2, inner // 3)):
             fn()
-    times: dict[str, list[float]] = {k: [] for k in impls}
-    ratios: dict[str, list[float]] = {k: [] for k in impls}
-    for _ in range(repeats):
-        hand = _time(impls["hand"], inner)
-        times["hand"].append(hand)
-        for k, fn in impls.items():
-            if k != "hand":
-                t = _time(fn, inner)
-                times[k].append(t)
-                ratios[k].append(t / hand)
-    out = {"hand": {"median_s": statistics.median(times["hand"])}}
-    for k in impls:
-        if k != "hand":
-            out[k] = {"median_s": statistics.median(times[k]), "ratio": statistics.median(ratios[k])}
-    return out
+    return interleaved(impls, repeats=repeats, inner=inner)
 
 
 def _torch():
