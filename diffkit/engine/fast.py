@@ -138,7 +138,7 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
         elif acc:
             own = acc.pop(id(g), None) is g or own
         ans = n._v  # a ghost where the forward elided it: no rule here reads it (elide.py)
-        shape = ans.shape if type(ans) is _ndarray else np.shape(ans)
+        shape = ans.shape if type(ans) is _ndarray else () if type(ans) in _SCALARS else np.shape(ans)
         ew = prim.elementwise
         scale = None
         if type(g) is Scaled:  # linearity: the rules get the base, their contributions the scale
@@ -184,8 +184,10 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
                     c, s = Scatter(c.index, c.g * s, c.shape), None
             elif ew or type(c) not in _SCALARS:  # a 0-d non-elementwise one (mean's g/n) stands for itself
                 x = vals[i]
-                target = x.shape if type(x) is _ndarray else np.shape(x)
-                if type(c) is not _ndarray or c.shape != target or (ew and shape != target):
+                target = x.shape if type(x) is _ndarray else () if type(x) in _SCALARS else np.shape(x)
+                if type(c) in _SCALARS and target == () and (not ew or shape == ()):
+                    pass  # a scalar for a scalar (W1's graphs on Python floats): nothing to settle
+                elif type(c) is not _ndarray or c.shape != target or (ew and shape != target):
                     c = _settle(c, shape if ew else None, target, prim, i)
             if s is not None:  # an array keeps its scale for later; a scalar takes it now
                 c = Scaled(c, s) if type(c) is _ndarray and c.ndim else c * s
