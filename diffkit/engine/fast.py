@@ -133,17 +133,19 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
         prim = n.primitive
         parents = n.parents
         own = bool(owned) and owned.pop(id(g), None) is g
-        if type(g) is Scatter:
-            g, own = _dense(g), True  # made here: only this node's rules see it
+        tg = type(g)
+        if tg is Scatter:
+            g, own, tg = _dense(g), True, _ndarray  # made here: only this node's rules see it
         elif acc:
             own = acc.pop(id(g), None) is g or own
         ans = n._v  # a ghost where the forward elided it: no rule here reads it (elide.py)
-        shape = ans.shape if type(ans) is _ndarray else () if type(ans) in _SCALARS else np.shape(ans)
+        ta = type(ans)
+        shape = ans.shape if ta is _ndarray else () if ta in _SCALARS else np.shape(ans)
         ew = prim.elementwise
         scale = None
-        if type(g) is Scaled:  # linearity: the rules get the base, their contributions the scale
-            g, scale, own = g.base, g.scale, False
-        if not ew and (g.shape if type(g) is _ndarray else np.shape(g)) != shape:
+        if tg is Scaled:  # linearity: the rules get the base, their contributions the scale
+            g, scale, own, tg = g.base, g.scale, False, _ndarray
+        if not ew and (g.shape if tg is _ndarray else np.shape(g)) != shape:
             # the rule gets g of the output's shape; a scalar is filled in (np.broadcast_to, the
             # reference's read-only view, costs ~10 µs of Python per call; np.full a few)
             if type(g) in _SCALARS:
@@ -167,27 +169,31 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
             kw = params
             if own and i in inplace:
                 kw = {**kw, "out": g}
+            used = False
             if i in res_args:
-                kw = {**kw, "res": n.res, "consume": True} if consume and len(res_args) == 1 else {**kw, "res": n.res}
+                used = consume and len(res_args) == 1
+                kw = {**kw, "res": n.res, "consume": True} if used else {**kw, "res": n.res}
             if i in lazy:
                 kw = {**kw, "lazy": True}
             c = rule(g, ans, *vals, **kw)
-            if "consume" in kw:
+            if used:
                 n.res = None  # written over: no later sweep may read it
             if c is zero:
                 continue
             s = scale
-            if type(c) is Scaled:
-                c, s = c.base, c.scale if s is None else c.scale * s
-            if type(c) is Scatter:  # of the argument's shape, as it is: the scale goes to the slice
+            tc = type(c)
+            if tc is Scaled:
+                c, s, tc = c.base, c.scale if s is None else c.scale * s, _ndarray
+            if tc is Scatter:  # of the argument's shape, as it is: the scale goes to the slice
                 if s is not None:
                     c, s = Scatter(c.index, c.g * s, c.shape), None
-            elif ew or type(c) not in _SCALARS:  # a 0-d non-elementwise one (mean's g/n) stands for itself
+            elif ew or tc not in _SCALARS:  # a 0-d non-elementwise one (mean's g/n) stands for itself
                 x = vals[i]
-                target = x.shape if type(x) is _ndarray else () if type(x) in _SCALARS else np.shape(x)
-                if type(c) in _SCALARS and target == () and (not ew or shape == ()):
+                tx = type(x)
+                target = x.shape if tx is _ndarray else () if tx in _SCALARS else np.shape(x)
+                if tc in _SCALARS and target == () and (not ew or shape == ()):
                     pass  # a scalar for a scalar (W1's graphs on Python floats): nothing to settle
-                elif type(c) is not _ndarray or c.shape != target or (ew and shape != target):
+                elif tc is not _ndarray or c.shape != target or (ew and shape != target):
                     c = _settle(c, shape if ew else None, target, prim, i)
             if s is not None:  # an array keeps its scale for later; a scalar takes it now
                 c = Scaled(c, s) if type(c) is _ndarray and c.ndim else c * s

@@ -51,6 +51,8 @@ def _check_axis(z, axis, op):
 
 def _onehot(labels, logits, axis):
     """Integer class labels → one-hot of the logits' shape; probability labels unchanged."""
+    if type(labels) is np.ndarray and type(logits) is np.ndarray and labels.shape == logits.shape:
+        return labels  # probabilities of the logits' shape (W3's one-hot rows): checked in attributes
     lab, z = _leaf(labels), _leaf(logits)
     if np.ndim(lab) == np.ndim(z) - 1 and np.result_type(lab).kind in "iu":
         ax = axis % np.ndim(z)
