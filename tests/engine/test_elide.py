@@ -210,3 +210,36 @@ def test_a_record_claiming_too_little_is_caught(name, wrong, monkeypatch, small_
     monkeypatch.setattr(REGISTRY[name], "reads", wrong)
     with pytest.raises(AssertionError):
         test_elision_equals_the_reference_sweep(name, None)
+
+
+def test_threads_elide_their_own_values_only():
+    # four threads run value_and_grad at once on arrays above the limit: each level elides its own
+    # values and the buffers donated to a result are per thread, so every gradient is the hand one
+    import threading
+
+    rng = np.random.default_rng(6)
+    xs = [rng.normal(size=BIG) for _ in range(4)]
+    y = rng.uniform(size=BIG)
+
+    def loss(w, b, x):
+        u = dk.sigmoid(w * x + b)
+        return dk.mean(0.5 * (y - u) ** 2) + 0.1 * w ** 2
+
+    vg = dk.value_and_grad(loss, argnum=(0, 1))
+    wrong: list = []
+
+    def work(k):
+        for it in range(5):
+            w, b = 0.1 * k + 0.01 * it, -0.2
+            _, (gw, gb) = vg(w, b, xs[k])
+            u = 1 / (1 + np.exp(-(w * xs[k] + b)))
+            dz = -(y - u) * u * (1 - u)
+            if not (np.isclose(gw, np.mean(dz * xs[k]) + 0.2 * w, rtol=1e-12) and np.isclose(gb, np.mean(dz), rtol=1e-12)):
+                wrong.append((k, it))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not wrong
