@@ -243,3 +243,19 @@ def test_threads_elide_their_own_values_only():
     for t in threads:
         t.join()
     assert not wrong
+
+
+def test_an_error_inside_grad_leaves_no_level_or_gift_behind():
+    from diffkit.engine.core import ONE_SWEEP
+    from diffkit.errors import BadInput
+
+    x = np.random.default_rng(7).normal(size=BIG)
+
+    def bad(w):
+        a = w * x + 1.0
+        return dk.sum(dk.matmul(a, np.ones((3, 2))))  # a shape error after values were elided
+
+    with pytest.raises(BadInput):
+        dk.grad(bad)(0.5)
+    assert not ONE_SWEEP and not buffers.take_gift((BIG,), np.float64)
+    np.testing.assert_allclose(dk.grad(lambda w: dk.sum((w * x + 1.0) * x))(0.5), np.sum(x * x), rtol=1e-12)
