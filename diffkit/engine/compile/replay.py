@@ -183,6 +183,23 @@ def _generate(graph: Any, scalar: bool) -> tuple[str, dict[str, Any], tuple, tup
                 var[n] = f"_{ids[n]}"
         else:
             var[n] = ids[n]
+    long: dict[int, str] = {}  # id(parameter) → its name in the namespace
+
+    def params_src(params: dict) -> str:
+        # a parameter whose text is long (an index array of thousands of entries) goes into the
+        # namespace under a short name instead of one line of thousands of characters
+        out = []
+        for k, v in params.items():
+            text = repr(v)
+            if len(text) > _LONG:
+                name = long.get(id(v))
+                if name is None:
+                    name = long[id(v)] = f"_k{len(long)}"
+                    ns[name] = v
+                text = name
+            out.append(f", {k}={text}")
+        return "".join(out)
+
     lines = [f"def gradient({', '.join(ids[n] for n in leaves)}):"]
     lines.append("    # forward")
     for n in graph.nodes:
@@ -192,7 +209,7 @@ def _generate(graph: Any, scalar: bool) -> tuple[str, dict[str, Any], tuple, tup
         expr = None if _on_arrays(n, vals, scalar) else _fwd_expr(n, backend, a)
         if expr is None:
             ns["_f"][n.primitive.name] = n.primitive.impl
-            kw = "".join(f", {k}={v!r}" for k, v in n.params.items())
+            kw = params_src(n.params)
             expr = f"_f[{n.primitive.name!r}]({', '.join(a)}{kw})"
         lines.append(f"    {var[n]} = {expr}")
     out = graph.output
@@ -216,7 +233,7 @@ def _generate(graph: Any, scalar: bool) -> tuple[str, dict[str, Any], tuple, tup
             if expr is None:
                 key = (prim.name, i)
                 ns["_vjp"][key] = prim.vjp(i)
-                kw = "".join(f", {k}={v!r}" for k, v in n.params.items())
+                kw = params_src(n.params)
                 expr = f"_vjp[{key!r}]({g or '1.0'}, {var[n]}, {', '.join(var[q] for q in n.parents)}{kw})"
                 if i in prim.res_args:
                     expr = expr[:-1] + ", res=None)"
@@ -244,6 +261,8 @@ def _generate(graph: Any, scalar: bool) -> tuple[str, dict[str, Any], tuple, tup
         else:
             grads.append("0.0" if scalar else f"np.zeros_like({ids[p]})")
     lines.append(f"    return {var[out]}, ({', '.join(grads)}{',' if len(grads) == 1 else ''})")
+    if long:
+        lines.insert(1, f"    # {', '.join(long.values())}: parameters too long to write out (kept with the compiled function)")
     if scalar:
         lines = _inline(lines, {var[n] for n in graph.nodes if n.primitive is not None and not n.named}
                         | {f"d_{ids[n]}" for n in graph.nodes if n.primitive is not None and not n.named})
@@ -251,6 +270,7 @@ def _generate(graph: Any, scalar: bool) -> tuple[str, dict[str, Any], tuple, tup
 
 
 _ASSIGN = re.compile(r"^    ([A-Za-z_]\w*) = (.*)$")
+_LONG = 120  # characters of a parameter written into the source as it is
 
 
 def _merge_accumulations(lines: list[str]) -> list[str]:
