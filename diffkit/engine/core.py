@@ -255,8 +255,10 @@ def defprim(name: str, impl: Callable, *, vjp: Sequence[Callable | None], jvp: S
     ``fwd(*args, **params) -> (value, residuals)`` records residuals that the VJPs of
     ``res_args`` get as ``res=`` (None when there are none).  ``fresh``/``inplace``: argnums whose
     VJP returns a new array / takes ``out=`` (for the fast sweep); ``lazy``: whose VJP takes
-    ``lazy=True`` from the fast sweep and may then return a ``fast.Scaled`` or ``fast.Scatter``.  ``reads``: per
-    argument, what its VJP reads ("ans", argnums), or ``reads(node)``; see ``elide``.  ``domain`` (elementwise) or
+    ``lazy=True`` from the fast sweep and may return a ``fast.Scaled`` or ``fast.Scatter``.
+    ``reads``: per argument, what its VJP reads ("ans", argnums), or ``reads(*args, **params)``
+    giving that; declaring it also promises a new result array, never a view (``elide``).
+    ``domain`` (elementwise) or
     ``cases(rng) -> [(args, params), ...]`` (required otherwise): where the checker samples,
     away from kinks: "real" (|x| in [0.1, 2]), "positive", "unit" ((−0.9, 0.9)), "bool", "label".
     """

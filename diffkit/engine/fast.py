@@ -77,10 +77,18 @@ def scatter_add(out: np.ndarray, index: tuple, g: Any) -> np.ndarray:
     return out
 
 
+def dense_scatter(g: Any, index: tuple, shape: tuple, like: Any = None) -> np.ndarray:
+    """A new array of ``shape``, ``like`` broadcast (zeros without it), with ``g`` added at ``index``;
+    float (``g``'s float dtype, or float64), as getitem's transpose ``untake`` makes it."""
+    dt = np.result_type(g) if like is None else np.result_type(like, g)
+    dt = dt if dt.kind == "f" else np.dtype(np.float64)
+    out = np.zeros(shape, dt) if like is None else np.array(np.broadcast_to(like, shape), dtype=dt)
+    return scatter_add(out, index, g)
+
+
 def _dense(c: Scatter) -> np.ndarray:
     """The Scatter as an array (made here, so this sweep may add into it)."""
-    dt = np.result_type(c.g)
-    return scatter_add(np.zeros(c.shape, dt if dt.kind == "f" else np.float64), c.index, c.g)
+    return dense_scatter(c.g, c.index, c.shape)
 
 
 def _mat(c: Any) -> Any:
@@ -98,9 +106,9 @@ def _plus(prev: Any, c: Any, acc: dict) -> Any:
         return _mat(prev) + _mat(c)
     if not (type(prev) is _ndarray and acc.get(id(prev)) is prev and prev.shape == c.shape
             and np.result_type(prev, c.g) == prev.dtype):
-        p = _mat(prev)
-        prev = np.array(np.broadcast_to(p, c.shape), dtype=np.result_type(p, c.g, np.float16))
+        prev = dense_scatter(c.g, c.index, c.shape, like=_mat(prev))
         acc[id(prev)] = prev
+        return prev
     return scatter_add(prev, c.index, c.g)
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from ...errors import BadInput
 from ..core import NONE, Absent, Node, bind, defprim
-from ..fast import Scatter, scatter_add
+from ..fast import Scatter, dense_scatter
 from .variadic import defprim_variadic
 
 __all__ = ["Index", "normalize_index", "getitem", "untake", "concatenate", "stack", "array", "as_array_arg"]
@@ -165,8 +165,7 @@ def _getitem_impl(x, index):
 
 
 def _untake_impl(g, index, shape):
-    g = np.asarray(g)
-    out = scatter_add(np.zeros(shape, dtype=g.dtype if g.dtype.kind == "f" else np.float64), tuple(index), g)
+    out = dense_scatter(np.asarray(g), tuple(index), shape)
     return out[()] if out.ndim == 0 else out
 
 
