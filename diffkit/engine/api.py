@@ -32,26 +32,52 @@ import numpy as np
 from ..errors import BadInput
 from .anomaly import detect_anomaly
 from .core import ONE_SWEEP, Node, new_level, zero
-from .leaves import param
+from .leaves import params
 from .fast import backward as _backward
 from .sweep import grad_order, jvp_pass, materialize
 from .walk import toposort
 
 
 # -- argument structures (lists, tuples, dicts of arrays) --------------------------------------
+# On every grad call the arguments are flattened and the leaves and the gradients rebuilt, so
+# this is kept lean: leaves are recognised without a call each, the common containers by type.
+_ndarray = np.ndarray
+_SCALARS = (np.float64, np.float32, float)
+_SIMPLE_LEAVES = (np.ndarray, float, np.float64, np.float32, int)
+
+
 def _flatten(x: Any) -> tuple[list, Callable[[list], Any]]:
-    """Leaves of a structure of lists/tuples/dicts, and a function rebuilding it from new leaves."""
+    """Leaves of a structure of lists/tuples/dicts (namedtuples too), and a function rebuilding
+    it from new leaves.
+
+    >>> leaves, un = _flatten([(1.0, 2.0), {"b": 3.0}])
+    >>> leaves, un(["w", "b", "c"])
+    ([1.0, 2.0, 3.0], [('w', 'b'), {'b': 'c'}])
+    """
+    if type(x) in _SIMPLE_LEAVES:
+        return [x], _first
     leaves: list = []
     spec = _spec(x, leaves)
     return leaves, lambda ls: _build(spec, iter(ls))
 
 
+def _first(ls: list) -> Any:
+    return ls[0]
+
+
 def _spec(x: Any, leaves: list) -> Any:
     # None marks a leaf; a structure is (type, keys or None, child specs).
-    if isinstance(x, (list, tuple)):
-        return type(x), None, [_spec(v, leaves) for v in x]
-    if isinstance(x, dict):
-        return dict, list(x), [_spec(v, leaves) for v in x.values()]
+    t = type(x)
+    if t is list or t is tuple or t is dict or isinstance(x, (list, tuple, dict)):
+        kids = []
+        for v in (x.values() if isinstance(x, dict) else x):
+            if type(v) in _SIMPLE_LEAVES:
+                leaves.append(v)
+                kids.append(None)
+            else:
+                kids.append(_spec(v, leaves))
+        return t if t is list or t is tuple else dict if isinstance(x, dict) else t, \
+            list(x) if isinstance(x, dict) else None, kids
     leaves.append(x)
     return None
 
@@ -60,10 +86,14 @@ def _build(spec: Any, it: Any) -> Any:
     if spec is None:
         return next(it)
     typ, keys, children = spec
-    items = [_build(c, it) for c in children]
+    items = [next(it) if c is None else _build(c, it) for c in children]
     if keys is not None:
         return dict(zip(keys, items))
-    return typ(items)
+    if typ is list:
+        return items
+    if typ is tuple:
+        return tuple(items)
+    return typ(*items) if hasattr(typ, "_fields") else typ(items)  # a namedtuple takes its fields
 
 
 def _argnums(argnum: int | Sequence[int]) -> tuple[int, ...]:
@@ -97,8 +127,7 @@ def _trace(f: Callable, args: tuple, argnum, level: int) -> tuple[Any, list[list
     leaves, unflat = [], []
     for i in nums:
         flat, un = _flatten(args[i])
-        name = f"arg{i}"
-        nodes = [param(v, name, trace=level) for v in flat]
+        nodes = params(flat, f"arg{i}", level)
         leaves.append(nodes)
         unflat.append(un)
         args[i] = un(nodes)
@@ -143,22 +172,26 @@ def value_and_grad(f: Callable, argnum: int | Sequence[int] = 0, *,
     single = len(nums) == 1 and isinstance(argnum, (int, np.integer))
 
     def value_and_grad_f(*args: Any) -> tuple[Any, Any]:
+        if detect_anomaly:
+            with _anomaly_ctx(True):
+                return run(args)
+        return run(args)
+
+    def run(args: tuple) -> tuple[Any, Any]:
         level = new_level()
-        with _anomaly_ctx(detect_anomaly):
-            ONE_SWEEP.add(level)  # swept once: the forward may elide values no rule reads (elide.py)
-            try:
-                out, leaves, unflat = _trace(f, args, nums, level)
-            finally:
-                ONE_SWEEP.discard(level)
+        ONE_SWEEP.add(level)  # swept once: the forward may elide values no rule reads (elide.py)
+        try:
+            out, leaves, unflat = _trace(f, args, nums, level)
+        finally:
+            ONE_SWEEP.discard(level)
+        here = type(out) is Node and out.trace == level
+        if not (here and type(out._v) in _SCALARS):  # the common case, a float scalar, is checked at once
             _scalar_output(out, "grad")
-            flat = [n for group in leaves for n in group]
-            if _here(out, level) and out.needs_grad:
-                adj = _backward(out, 1.0, wrt=flat, consume=True)  # the graph's only sweep
-            else:
-                adj = {}
-            grads = [un([materialize(adj.get(n, zero), n.value) for n in group]) for group, un in zip(leaves, unflat)]
-        value = out.value if _here(out, level) else out
-        return value, grads[0] if single else tuple(grads)
+        flat = leaves[0] if len(leaves) == 1 else [n for group in leaves for n in group]
+        adj = _backward(out, 1.0, wrt=flat, consume=True) if here and out.needs_grad else {}  # the only sweep
+        get = adj.get
+        grads = [un([materialize(get(n, zero), n._v) for n in group]) for group, un in zip(leaves, unflat)]
+        return out.value if here else out, grads[0] if single else tuple(grads)
     return value_and_grad_f
 
 

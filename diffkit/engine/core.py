@@ -282,11 +282,22 @@ def raw(x: Any) -> Any:
 
 def const(value: Any, trace: int = 0) -> Node:
     """A constant leaf.  Python scalars stay Python scalars so float32 graphs stay float32."""
-    if not isinstance(value, (int, float, bool, Node)):
+    if type(value) is not float and not isinstance(value, (int, float, bool, Node)):
         arr = value if type(value) is np.ndarray else np.asarray(value)
         if arr.dtype.kind not in "fiub":
             raise BadInput(f"constant of dtype {arr.dtype} is not supported; expected real numbers")
-    return Node(value, kind="const", trace=trace)
+    return leaf_node(value, "const", None, False, trace)
+
+
+def leaf_node(value: Any, kind: str, name: str | None, needs_grad: bool, trace: int) -> Node:
+    """A leaf, filled in directly (``Node()`` costs twice that; bind makes one per plain argument)."""
+    n = _new_node(Node)
+    n._v, n.gone, n.pinned, n.primitive, n.parents, n.params, n.res = value, False, False, None, (), _NO_PARAMS, None
+    n.kind, n.name, n.named, n.needs_grad, n.trace, n.id = kind, name, False, needs_grad, trace, next(_ids)
+    return n
+
+
+_new_node, _NO_PARAMS = object.__new__, {}  # (the params of every leaf: never written to)
 
 
 # -- applying primitives -----------------------------------------------------------------------
@@ -303,7 +314,7 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     trace level among the arguments (arguments of lower levels are constants there)."""
     top = -1
     for a in args:
-        if isinstance(a, Node) and a.trace > top:
+        if type(a) is Node and a.trace > top:  # (Node has no subclasses)
             top = a.trace
     if top < 0:
         try:
@@ -312,12 +323,13 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
             raise
         except (ValueError, TypeError, IndexError) as exc:
             raise _bad_args(prim, args, exc) from None
-    parents = tuple([a if isinstance(a, Node) and a.trace == top else const(a, top) for a in args])
-    vals = [p.value if p.gone else p._v for p in parents]
-    needs_grad = nested = False
-    for p, v in zip(parents, vals):
-        needs_grad = needs_grad or p.needs_grad
-        nested = nested or isinstance(v, Node)
+    ps, vals, needs_grad = [], [], False
+    for a in args:
+        a = a if type(a) is Node and a.trace == top else const(a, top)
+        ps.append(a)
+        vals.append(a.value if a.gone else a._v)
+        needs_grad = needs_grad or a.needs_grad
+    parents, nested = tuple(ps), Node in map(type, vals)
     res, dying = None, (_elide.dying(prim, parents, needs_grad, params) if top in ONE_SWEEP and not nested else ())
     if nested:
         value = bind(prim, *vals, **params)  # one level down: recorded there
@@ -337,17 +349,14 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
         finally:
             if dying:
                 _elide.done(dying)
-    # Recording is on the path of every traced operation: the node is filled in directly.
-    node = _new_node(Node)
+    node = _new_node(Node)  # filled in directly: recording is on the path of every traced operation
     node._v, node.gone, node.pinned, node.primitive, node.parents, node.params = value, False, False, prim, parents, params
-    node.kind, node.name, node.named, node.needs_grad = "op", None, False, needs_grad
-    node.id, node.res, node.trace = next(_ids), res, top
+    node.kind, node.name, node.named, node.needs_grad, node.id, node.res, node.trace = \
+        "op", None, False, needs_grad, next(_ids), res, top
     if _ANOMALY[0]:
         check_finite(value, node, "forward")
     return node
 
-
-_new_node = object.__new__
 
 #: Trace levels of ``grad``/``value_and_grad``, swept once: the forward may elide values there.
 ONE_SWEEP: set = set()

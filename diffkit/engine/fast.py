@@ -32,6 +32,7 @@ leading axes (a bias), or a 0-d one of a non-elementwise rule — skips the gene
 from __future__ import annotations
 
 from heapq import heappop as _heappop, heappush as _heappush
+from operator import attrgetter
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -40,6 +41,8 @@ from .core import Node, _ANOMALY, zero
 from .sweep import backward_pass, expand, settle
 
 _ndarray = np.ndarray
+_F64 = np.dtype(np.float64)
+_value = attrgetter("_v")
 _reduce = np.add.reduce
 _SCALARS = (float, np.float64, np.float32)  # a 0-d contribution of a non-elementwise rule needs no settle
 
@@ -157,13 +160,13 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
             # the rule gets g of the output's shape; a scalar is filled in (np.broadcast_to, the
             # reference's read-only view, costs ~10 µs of Python per call; np.full a few)
             if type(g) in _SCALARS:
-                full = np.empty(shape, np.result_type(g))
+                full = np.empty(shape, _F64 if type(g) is float else g.dtype)
                 full.fill(g)
                 g = full
             else:
                 g = np.full(shape, g) if np.ndim(g) == 0 and type(g) is not Node else expand(g, shape)
             own = False
-        vals = [q._v for q in parents]
+        vals = tuple(map(_value, parents))
         if own and len(parents) > 1 and sum(p.needs_grad for p in parents) > 1:
             own = False  # g goes to two rules: neither may overwrite it
         rules, params, inplace, res_args, fresh_args = prim.vjps, n.params, prim.inplace, prim.res_args, prim.fresh

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import BadInput
-from .core import Node
+from .core import Node, leaf_node
 
-__all__ = ["as_value", "param", "input_leaf"]
+__all__ = ["as_value", "param", "params", "input_leaf"]
 
 
 def as_value(x: Any, what: str = "value") -> Any:
@@ -61,6 +61,13 @@ def param(value: Any, name: str | None = None, *, trace: int = 0) -> Node:
     (below every transformation); ``grad`` and friends make theirs at a fresh level."""
     return Node(as_value(value, "parameter" if name is None else f"parameter {name}"), kind="param",
                 name=name, needs_grad=True, trace=trace)
+
+
+def params(values: list, name: str, trace: int) -> list[Node]:
+    """``[param(v, name, trace=trace) for v in values]``, with the nodes filled in directly (the
+    leaves of every ``grad`` call are made here)."""
+    what = f"parameter {name}"
+    return [leaf_node(as_value(v, what), "param", name, True, trace) for v in values]
 
 
 def input_leaf(value: Any, name: str | None = None, *, trace: int = 0) -> Node:

@@ -146,6 +146,34 @@ def test_grad_of_a_list_tuple_and_dict():
     check_grads(lambda b: loss({"w": d["w"], "b": b}), d["b"])
 
 
+def test_grad_of_namedtuples_and_nested_structures():
+    # a namedtuple comes back as the same namedtuple (as in JAX's pytrees), nested ones too
+    from collections import namedtuple
+    Layer = namedtuple("Layer", "W b")
+    x = R(5, 3)
+    params = [Layer(R(3, 4), R(4)), Layer(R(4, 1), R(1))]
+
+    def loss(ps):
+        a = x
+        for p in ps:
+            a = dk.tanh(a @ p.W + p.b)
+        return dk.sum(a ** 2)
+    g = dk.grad(loss)(params)
+    assert isinstance(g, list) and all(type(q) is Layer for q in g)
+    for k in range(2):
+        for field in ("W", "b"):
+            def part(v, k=k, field=field):
+                ps = [Layer(*p) for p in params]
+                ps[k] = ps[k]._replace(**{field: v})
+                return loss(ps)
+            check_grads(part, getattr(params[k], field))
+            assert np.array_equal(getattr(g[k], field), dk.grad(part)(getattr(params[k], field)))
+    u = R(3)
+    v, g2 = dk.value_and_grad(lambda t: t[0] * dk.sum(t[1]["a"][0]))((2.0, {"a": [u]}))
+    assert isinstance(g2, tuple) and isinstance(g2[1], dict) and isinstance(g2[1]["a"], list)
+    assert np.isclose(v, 2.0 * u.sum()) and np.isclose(g2[0], u.sum()) and np.allclose(g2[1]["a"][0], 2.0)
+
+
 def test_nested_lists_of_traced_values():
     def f(x):
         rows = [[x[0], x[1] * 2.0], [x[2] ** 2, x[0] * x[1]]]

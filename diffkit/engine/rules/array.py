@@ -116,7 +116,8 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001 
 
 def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """Mean over ``axis`` (all axes by default)."""
-    return bind(mean_p, x, axis=norm_axis(axis, np.ndim(_leaf(x)), "mean"), keepdims=bool(keepdims))
+    return bind(mean_p, x, axis=None if axis is None else norm_axis(axis, np.ndim(_leaf(x)), "mean"),
+                keepdims=bool(keepdims))
 
 
 def _count(x_shape: tuple, axis) -> int:
@@ -124,11 +125,12 @@ def _count(x_shape: tuple, axis) -> int:
 
 
 def _mean_impl(x, axis=None, keepdims=False):
-    x = np.asarray(x)
+    if type(x) is not np.ndarray:
+        x = np.asarray(x)
     if x.dtype.kind != "f" or x.dtype.itemsize < 4 or not x.size:
         return np.mean(x, axis=axis, keepdims=keepdims)
     # sum / n is what np.mean does for float32/64, without its ~10 µs of Python bookkeeping
-    return x.sum(axis=axis, keepdims=keepdims) / _count(x.shape, axis)
+    return np.add.reduce(x, axis=axis, keepdims=keepdims) / _count(x.shape, axis)
 
 
 # -- fused NumPy emitters of sum and mean (``code["fused"]``, read by compile/codegen.py) ----------
@@ -280,8 +282,7 @@ broadcast_to_p = defprim(
 
 # -- matmul ------------------------------------------------------------------------------------
 def _matmul_impl(a, b):
-    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 == b.ndim \
-            and a.shape[1] == b.shape[0] and a.dtype == b.dtype and a.dtype.kind == "f":
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 == b.ndim and a.shape[1] == b.shape[0]:
         # the common case first, checks kept to attribute lookups (W3 makes 8 products a step)
         return _matmul_2d(a, b)
     if np.ndim(a) == 0 or np.ndim(b) == 0:
@@ -294,9 +295,9 @@ def _matmul_impl(a, b):
 
 
 def _matmul_2d(a, b):
-    """a @ b for 2-D float arrays of one dtype (checked by the caller); large results in a cached buffer."""
+    """a @ b for 2-D arrays (checked by the caller); large float results of one dtype in a cached buffer."""
     m, n = a.shape[0], b.shape[1]
-    if m * n * a.itemsize < buffers.MIN_BYTES:
+    if m * n * a.itemsize < buffers.MIN_BYTES or a.dtype != b.dtype or a.dtype.kind != "f":
         return np.matmul(a, b)
     return np.matmul(a, b, out=buffers.empty((m, n), a.dtype))
 
@@ -330,26 +331,23 @@ def _matmul_grad(g, a, b, argnum):
     return reshape(out, np.shape(out)[:-1]) if len(sb) == 1 else out
 
 
-def _plain_2d(g, a, b) -> bool:
-    """All plain 2-D arrays of one float dtype: the VJPs can call NumPy directly (no binds)."""
-    return (type(g) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray
-            and g.ndim == a.ndim == b.ndim == 2 and g.dtype == a.dtype == b.dtype and g.dtype.kind == "f")
-
-
 def _matmul_vjp_a(g, ans, a, b):
-    if _plain_2d(g, a, b):
-        return _matmul_2d(g, b.T)
+    if type(g) is _nd and type(a) is _nd and type(b) is _nd and g.ndim == a.ndim == b.ndim == 2:
+        return _matmul_2d(g, b.T)  # plain 2-D arrays: NumPy directly, no binds
     if np.ndim(a) == 2 and np.ndim(b) == 2:
         return matmul(g, transpose(b))
     return _matmul_grad(g, a, b, 0)
 
 
 def _matmul_vjp_b(g, ans, a, b):
-    if _plain_2d(g, a, b):
+    if type(g) is _nd and type(a) is _nd and type(b) is _nd and g.ndim == a.ndim == b.ndim == 2:
         return _matmul_2d(a.T, g)
     if np.ndim(a) == 2 and np.ndim(b) == 2:
         return matmul(transpose(a), g)
     return _matmul_grad(g, a, b, 1)
+
+
+_nd = np.ndarray
 
 
 def _fz_matmul(gen, n, a, out):

@@ -32,15 +32,27 @@ def _leaf(x):
     return x
 
 
+_amax, _asum = np.maximum.reduce, np.add.reduce  # z.max(), z.sum() without NumPy's Python wrappers
+
+
 def _log_softmax_impl(z, axis=-1):
-    z = np.asarray(z)
-    s = z - z.max(axis=axis, keepdims=True)
-    s -= np.log(np.exp(s).sum(axis=axis, keepdims=True))
+    if type(z) is not np.ndarray:
+        z = np.asarray(z)
+    s = z - _amax(z, axis=axis, keepdims=True)
+    s -= np.log(_asum(np.exp(s), axis=axis, keepdims=True))
     return s
 
 
+def _ndim(x):
+    while type(x) is Node:  # only the shape is read: an elided value's ghost serves (elide.py)
+        x = x._v
+    return x.ndim if type(x) is np.ndarray else np.ndim(x)
+
+
 def _check_axis(z, axis, op):
-    nd = np.ndim(_leaf(z))
+    nd = _ndim(z)
+    if type(axis) is int and nd and -nd <= axis < nd:
+        return axis % nd  # the common case, checked at once
     if nd == 0:
         raise BadInput(f"{op} needs an array of at least one dimension, got a scalar")
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -nd <= axis < nd:
@@ -156,14 +168,14 @@ def _sce_impl(z, labels, axis=-1):
         t *= y  # in place: t is this call's own temporary
     else:
         t = t * y  # NumPy's promotion (e.g. float64 labels with float32 logits)
-    return -t.sum(axis=axis)
+    return -_asum(t, axis=axis)
 
 
 def _sce_fwd(z, labels, axis=-1):
     # keeps the log-softmax (and one-hot labels) for the VJP instead of recomputing them there
     y = _onehot(labels, z, axis)
     t = _log_softmax_impl(z, axis)
-    return -(t * y).sum(axis=axis), (t, y)
+    return -_asum(t * y, axis=axis), (t, y)
 
 
 def softmax_cross_entropy(logits: Any, labels: Any, axis: int = -1) -> Any:
@@ -182,18 +194,20 @@ def _expand(g, ans, axis):
 
 
 def _sce_vjp_logits(g, ans, z, labels, axis=-1, res=None, consume=False):
-    if type(z) is np.ndarray and not any(isinstance(v, Node) for v in (g, labels)) \
-            and (np.ndim(g) == 0 or np.shape(g) == np.shape(ans)):
+    gs = g.shape if type(g) is np.ndarray else np.shape(g)
+    if type(z) is np.ndarray and type(g) is not Node and type(labels) is not Node \
+            and (gs == () or gs == np.shape(ans)):
         # plain arrays: (softmax(z) − y)·g in place in one buffer, no binds (W3's last layer)
         y = _onehot(labels, z, axis) if res is None else res[1]
-        if np.result_type(z, y, g) == z.dtype:  # else NumPy's promotion, below
+        dt = z.dtype
+        if (y.dtype == dt and getattr(g, "dtype", None) == dt) or np.result_type(z, y, g) == dt:  # else below
             if res is None:
                 p = _log_softmax_impl(z, axis)
                 np.exp(p, out=p)
             else:
                 p = np.exp(res[0])  # a new array: the residual stays intact for another sweep
             p -= y
-            if np.ndim(g):  # g with the class axis back (a reshape: np.expand_dims costs ~5 µs)
+            if gs:  # g with the class axis back (a reshape: np.expand_dims costs ~5 µs)
                 ax = axis % (g.ndim + 1)
                 g = g.reshape(g.shape[:ax] + (1,) + g.shape[ax:])
             p *= g
