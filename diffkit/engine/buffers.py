@@ -53,14 +53,21 @@ MIN_BYTES = 256 << 10
 _MAX_BLOCKS = 64  # bounds the scan in ``empty``
 
 _lock = threading.Lock()
-_gift = threading.local()  # arrays the next result may be written into (elide.donate)
+class _Gifts(threading.local):
+    arrays: list | tuple = ()  # (a class default: looking up a missing thread-local attribute is slow)
+
+
+_gift = _Gifts()  # arrays the next result may be written into (elide.donate)
 _blocks: list[np.ndarray] = []  # uint8 blocks, least recently used first
 _limit = [256 << 20]  # bytes of idle blocks kept
 
 
 def _idle(i: int) -> bool:
     # References: the list and getrefcount's own argument.  Any live view adds one.
-    return sys.getrefcount(_blocks[i]) == 2
+    return _getrefcount(_blocks[i]) == 2
+
+
+_getrefcount = sys.getrefcount
 
 
 def empty(shape: tuple, dtype: Any) -> np.ndarray:
@@ -78,7 +85,7 @@ def empty(shape: tuple, dtype: Any) -> np.ndarray:
     """
     if not isinstance(dtype, np.dtype):
         dtype = np.dtype(dtype)
-    if getattr(_gift, "arrays", None):
+    if _gift.arrays:
         g = take_gift(shape, dtype)
         if g is not None:
             return g
@@ -86,10 +93,13 @@ def empty(shape: tuple, dtype: Any) -> np.ndarray:
     if nbytes < MIN_BYTES or not _limit[0]:
         return np.empty(shape, dtype)
     with _lock:
-        for i in range(len(_blocks) - 1, -1, -1):
-            if _blocks[i].nbytes == nbytes and _idle(i):
-                block = _blocks.pop(i)
-                _blocks.append(block)
+        last = len(_blocks) - 1
+        for i in range(last, -1, -1):
+            if _blocks[i].nbytes == nbytes and _getrefcount(_blocks[i]) == 2:  # idle (see _idle)
+                block = _blocks[i]
+                if i != last:  # the most recently used last
+                    del _blocks[i]
+                    _blocks.append(block)
                 return block.view(dtype).reshape(shape)
         _evict(nbytes)
         if len(_blocks) >= _MAX_BLOCKS:
@@ -101,8 +111,8 @@ def empty(shape: tuple, dtype: Any) -> np.ndarray:
 
 def take_gift(shape: tuple, dtype: Any) -> np.ndarray | None:
     """A donated array of ``shape`` and ``dtype`` (withdrawn from the gifts), or None."""
-    arrays = getattr(_gift, "arrays", None)
-    for i, a in enumerate(arrays or ()):
+    arrays = _gift.arrays
+    for i, a in enumerate(arrays):
         if a.shape == tuple(shape) and a.dtype == dtype and a.flags.c_contiguous:
             return arrays.pop(i)
     return None

@@ -32,7 +32,6 @@ leading axes (a bias), or a 0-d one of a non-elementwise rule — skips the gene
 from __future__ import annotations
 
 from heapq import heappop as _heappop, heappush as _heappush
-from operator import attrgetter
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -42,7 +41,6 @@ from .sweep import backward_pass, expand, settle
 
 _ndarray = np.ndarray
 _F64 = np.dtype(np.float64)
-_value = attrgetter("_v")
 _reduce = np.add.reduce
 _SCALARS = (float, np.float64, np.float32)  # a 0-d contribution of a non-elementwise rule needs no settle
 
@@ -156,7 +154,7 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
         scale = None
         if tg is Scaled:  # linearity: the rules get the base, their contributions the scale
             g, scale, own, tg = g.base, g.scale, False, _ndarray
-        if not ew and (g.shape if tg is _ndarray else np.shape(g)) != shape:
+        if not ew and (g.shape if tg is _ndarray else () if tg in _SCALARS else np.shape(g)) != shape:
             # the rule gets g of the output's shape; a scalar is filled in (np.broadcast_to, the
             # reference's read-only view, costs ~10 µs of Python per call; np.full a few)
             if type(g) in _SCALARS:
@@ -166,7 +164,8 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
             else:
                 g = np.full(shape, g) if np.ndim(g) == 0 and type(g) is not Node else expand(g, shape)
             own = False
-        vals = tuple(map(_value, parents))
+        k = len(parents)
+        vals = (parents[0]._v, parents[1]._v) if k == 2 else (parents[0]._v,) if k == 1 else [q._v for q in parents]
         if own and len(parents) > 1 and sum(p.needs_grad for p in parents) > 1:
             own = False  # g goes to two rules: neither may overwrite it
         rules, params, inplace, res_args, fresh_args = prim.vjps, n.params, prim.inplace, prim.res_args, prim.fresh

@@ -34,9 +34,12 @@ def _out(*args: Any) -> np.ndarray | None:
     None for small results (plain allocation is cheap there) and non-float results; see
     ``buffers`` for why large ones come from the cache.  Kept cheap (a few µs would show in W3).
     """
-    shape = None
+    return _out_of(args)
+
+
+def _out_of(args: tuple) -> np.ndarray | None:
     for a in args:
-        if isinstance(a, np.ndarray) and a.nbytes >= buffers.MIN_BYTES:
+        if type(a) is _nd and a.nbytes >= buffers.MIN_BYTES:
             shape = a.shape
             break
     else:
@@ -51,11 +54,20 @@ def _out(*args: Any) -> np.ndarray | None:
     return buffers.empty(shape, dtype) if dtype.kind == "f" else None  # (an elided argument's buffer first)
 
 
+_nd = np.ndarray
+
+
 def _cached(ufunc: np.ufunc, *extra: Any):
     """``ufunc(*args, *extra)`` writing large results into a cached buffer."""
-    def impl(*args):
-        out = _out(*args, *extra)
-        return ufunc(*args, *extra) if out is None else ufunc(*args, *extra, out=out)
+    if extra:
+        def impl(*args):
+            args += extra
+            out = _out_of(args)
+            return ufunc(*args) if out is None else ufunc(*args, out=out)
+    else:
+        def impl(*args):
+            out = _out_of(args)
+            return ufunc(*args) if out is None else ufunc(*args, out=out)
     impl.__name__ = impl.__qualname__ = ufunc.__name__
     return impl
 

@@ -204,6 +204,8 @@ def _sce_vjp_logits(g, ans, z, labels, axis=-1, res=None, consume=False):
             if res is None:
                 p = _log_softmax_impl(z, axis)
                 np.exp(p, out=p)
+            elif consume and res[0].flags.writeable:  # this sweep is its last reader
+                p = np.exp(res[0], out=res[0])
             else:
                 p = np.exp(res[0])  # a new array: the residual stays intact for another sweep
             p -= y
