@@ -117,8 +117,8 @@ def _check_callable(f: Any, what: str) -> None:
 
 def _trace(f: Callable, args: tuple, argnum, level: int) -> tuple[Any, list[list[Node]], list]:
     """Call ``f`` with parameter leaves of trace ``level`` in the ``argnum`` positions (an int or
-    ints, or a tuple :func:`_argnums` made)."""
-    nums = argnum if type(argnum) is tuple and all(type(i) is int for i in argnum) else _argnums(argnum)
+    a list of ints, or a tuple :func:`_argnums` made or of ints checked alike)."""
+    nums = argnum if type(argnum) is tuple else _argnums(argnum)  # (a tuple: one _argnums made)
     for i in nums:
         if not -len(args) <= i < len(args):
             raise BadInput(f"argnum {i} is out of range for a call with {len(args)} argument"

@@ -166,7 +166,8 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
             own = False
         k = len(parents)
         vals = (parents[0]._v, parents[1]._v) if k == 2 else (parents[0]._v,) if k == 1 else [q._v for q in parents]
-        if own and len(parents) > 1 and sum(p.needs_grad for p in parents) > 1:
+        if own and k > 1 and (parents[0].needs_grad + parents[1].needs_grad if k == 2
+                              else sum(p.needs_grad for p in parents)) > 1:
             own = False  # g goes to two rules: neither may overwrite it
         rules, params, inplace, res_args, fresh_args = prim.vjps, n.params, prim.inplace, prim.res_args, prim.fresh
         lazy = prim.lazy
