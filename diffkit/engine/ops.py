@@ -192,8 +192,8 @@ Node.__iter__ = _iter
 Node.T = property(lambda a: transpose(a))
 Node.reshape = _reshape_method
 Node.transpose = _transpose_method
-Node.sum = lambda a, axis=None, keepdims=False: sum(a, axis, keepdims)
-Node.mean = lambda a, axis=None, keepdims=False: mean(a, axis, keepdims)
+Node.sum = _array.sum  # a method's self is a Node: no list to stack first
+Node.mean = _array.mean
 Node.max = lambda a, axis=None, keepdims=False: amax(a, axis, keepdims)
 Node.min = lambda a, axis=None, keepdims=False: amin(a, axis, keepdims)
 Node.prod = lambda a, axis=None, keepdims=False: prod(a, axis, keepdims)
