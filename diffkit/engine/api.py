@@ -1,7 +1,7 @@
 """User-facing transformations: ``grad``, ``value_and_grad``, ``jacobian``, ``hessian``, ``jvp``, ``hvp``.
 
 Each call records ``f`` at a fresh trace level (see ``core``) and runs one sweep of ``sweep``.
-Arguments may be arrays, scalars, or lists/tuples/dicts of them (the gradient has the same
+Arguments may be arrays, scalars, or lists/tuples/namedtuples/dicts of them (the gradient has the same
 structure).  Transformations nest to any depth: called inside another one, the sweep computes
 with the outer level's nodes and so is itself recorded there — ``hessian`` is
 ``jacobian(grad(f))`` (reverse-over-reverse), ``hvp`` is ``jvp(grad(f))`` (forward-over-reverse).

@@ -19,7 +19,7 @@ process allocated before (glibc maps a block with ``mmap`` until its dynamic thr
 past that size, and trims the top of the heap): the MLP of W3 in float64, with 256 KiB
 activations, faulted about 850 pages a step in a fresh process with a 1 MB limit, and none with
 this one; its 128 KiB float32 activations were not seen to fault, and the cache costs more than
-``np.empty`` (~1.5 µs against 0.2 µs), so they stay below the limit.  At most ``max_idle_bytes`` of idle blocks are kept (least recently used go
+``np.empty`` (~1.8 µs against 0.3 µs), so they stay below the limit.  At most ``max_idle_bytes`` of idle blocks are kept (least recently used go
 first); :func:`set_buffer_cache` changes that, ``0`` switches the cache off.
 
 >>> a = empty((1024, 512), np.float64)
@@ -48,7 +48,7 @@ import numpy as np
 __all__ = ["empty", "set_buffer_cache", "clear_buffer_cache", "stats", "MIN_BYTES"]
 
 #: Arrays smaller than this are plain ``np.empty``: malloc's free lists hand back recently freed
-#: (cache-warm) memory for them and rarely fault, and the cache costs ~1.5 µs a call.
+#: (cache-warm) memory for them and rarely fault, and the cache costs ~1.8 µs a call.
 MIN_BYTES = 256 << 10
 _MAX_BLOCKS = 64  # bounds the scan in ``empty``
 
