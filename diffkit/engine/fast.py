@@ -169,45 +169,53 @@ def backward(out: Node, seed: Any, *, wrt: Sequence[Node] = (), values: Mapping[
         if own and k > 1 and (parents[0].needs_grad + parents[1].needs_grad if k == 2
                               else sum(p.needs_grad for p in parents)) > 1:
             own = False  # g goes to two rules: neither may overwrite it
-        rules, params, inplace, res_args, fresh_args = prim.vjps, n.params, prim.inplace, prim.res_args, prim.fresh
-        lazy = prim.lazy
+        rules, params, fresh_args = prim.vjps, n.params, prim.fresh
+        plain = not (prim.res_args or prim.lazy or (own and prim.inplace))  # the rules take params alone
         i = -1
         for p in parents:
             i += 1
             if not p.needs_grad:
                 continue
             rule = rules[i] or prim.vjp(i)  # prim.vjp raises the "not differentiable" error
-            kw = params
-            if own and i in inplace:
-                kw = {**kw, "out": g}
-            used = False
-            if i in res_args:
-                used = consume and len(res_args) == 1
-                kw = {**kw, "res": n.res, "consume": True} if used else {**kw, "res": n.res}
-            if i in lazy:
-                kw = {**kw, "lazy": True}
-            c = rule(g, ans, *vals, **kw)
-            if used:
-                n.res = None  # written over: no later sweep may read it
-            if c is zero:
-                continue
-            s = scale
+            if plain:
+                c = rule(g, ans, *vals, **params)
+            else:
+                kw, res_args = params, prim.res_args
+                if own and i in prim.inplace:
+                    kw = {**kw, "out": g}
+                used = False
+                if i in res_args:
+                    used = consume and len(res_args) == 1
+                    kw = {**kw, "res": n.res, "consume": True} if used else {**kw, "res": n.res}
+                if i in prim.lazy:
+                    kw = {**kw, "lazy": True}
+                c = rule(g, ans, *vals, **kw)
+                if used:
+                    n.res = None  # written over: no later sweep may read it
             tc = type(c)
-            if tc is Scaled:
-                c, s, tc = c.base, c.scale if s is None else c.scale * s, _ndarray
-            if tc is Scatter:  # of the argument's shape, as it is: the scale goes to the slice
-                if s is not None:
-                    c, s = Scatter(c.index, c.g * s, c.shape), None
-            elif ew or tc not in _SCALARS:  # a 0-d non-elementwise one (mean's g/n) stands for itself
-                x = vals[i]
-                tx = type(x)
-                target = x.shape if tx is _ndarray else () if tx in _SCALARS else np.shape(x)
-                if tc in _SCALARS and target == () and (not ew or shape == ()):
-                    pass  # a scalar for a scalar (W1's graphs on Python floats): nothing to settle
-                elif tc is not _ndarray or c.shape != target or (ew and shape != target):
+            x = vals[i]
+            if tc is _ndarray and scale is None:  # the common case first: a plain array, no scale
+                target = x.shape if type(x) is _ndarray else () if type(x) in _SCALARS else np.shape(x)
+                if c.shape != target or (ew and shape != target):
                     c = _settle(c, shape if ew else None, target, prim, i)
-            if s is not None:  # an array keeps its scale for later; a scalar takes it now
-                c = Scaled(c, s) if type(c) is _ndarray and c.ndim else c * s
+            else:
+                if c is zero:
+                    continue
+                s = scale
+                if tc is Scaled:
+                    c, s, tc = c.base, c.scale if s is None else c.scale * s, _ndarray
+                if tc is Scatter:  # of the argument's shape, as it is: the scale goes to the slice
+                    if s is not None:
+                        c, s = Scatter(c.index, c.g * s, c.shape), None
+                elif ew or tc not in _SCALARS:  # a 0-d non-elementwise one (mean's g/n) stands for itself
+                    tx = type(x)
+                    target = x.shape if tx is _ndarray else () if tx in _SCALARS else np.shape(x)
+                    if tc in _SCALARS and target == () and (not ew or shape == ()):
+                        pass  # a scalar for a scalar (W1's graphs on Python floats): nothing to settle
+                    elif tc is not _ndarray or c.shape != target or (ew and shape != target):
+                        c = _settle(c, shape if ew else None, target, prim, i)
+                if s is not None:  # an array keeps its scale for later; a scalar takes it now
+                    c = Scaled(c, s) if type(c) is _ndarray and c.ndim else c * s
             if p.primitive is None or p in stop:  # a leaf or a node to stop at: its adjoint is returned
                 prev = kept.get(p)
                 kept[p] = c if prev is None else _plus(prev, c, acc)

@@ -15,6 +15,8 @@ from .core import Node, leaf_node
 
 __all__ = ["as_value", "param", "params", "input_leaf"]
 
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)  # native-order dtypes (others: the general path)
+
 
 def as_value(x: Any, what: str = "value") -> Any:
     """Validate a leaf value: float32/float64 kept, Python numbers to float64, else BadInput.
@@ -28,7 +30,7 @@ def as_value(x: Any, what: str = "value") -> Any:
     ...
     diffkit.errors.BadInput: value has integer dtype int64; differentiate at float32 or float64 values (e.g. x.astype(float))
     """
-    if type(x) is np.ndarray and x.ndim and (x.dtype == np.float64 or x.dtype == np.float32):
+    if type(x) is np.ndarray and x.ndim and (x.dtype is _F64 or x.dtype is _F32):
         return x  # the common case, checked cheaply (leaves are made on every grad call)
     if isinstance(x, Node):
         return x  # a node of an outer trace level: its value is traced there
