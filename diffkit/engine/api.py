@@ -172,12 +172,6 @@ def value_and_grad(f: Callable, argnum: int | Sequence[int] = 0, *,
     single = len(nums) == 1 and isinstance(argnum, (int, np.integer))
 
     def value_and_grad_f(*args: Any) -> tuple[Any, Any]:
-        if detect_anomaly:
-            with _anomaly_ctx(True):
-                return run(args)
-        return run(args)
-
-    def run(args: tuple) -> tuple[Any, Any]:
         level = new_level()
         ONE_SWEEP.add(level)  # swept once: the forward may elide values no rule reads (elide.py)
         try:
@@ -192,7 +186,14 @@ def value_and_grad(f: Callable, argnum: int | Sequence[int] = 0, *,
         get = adj.get
         grads = [un([materialize(get(n, zero), n._v) for n in group]) for group, un in zip(leaves, unflat)]
         return out.value if here else out, grads[0] if single else tuple(grads)
-    return value_and_grad_f
+
+    if not detect_anomaly:
+        return value_and_grad_f
+
+    def value_and_grad_f_checked(*args: Any) -> tuple[Any, Any]:
+        with _anomaly_ctx(True):
+            return value_and_grad_f(*args)
+    return value_and_grad_f_checked
 
 
 def grad(f: Callable, argnum: int | Sequence[int] = 0, *, detect_anomaly: bool = False) -> Callable[..., Any]:
