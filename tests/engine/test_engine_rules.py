@@ -80,6 +80,19 @@ def test_integer_labels_equal_one_hot():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_labels_written_as_lists_are_arrays(dtype):
+    # integer classes and probability rows as Python lists (they raised a raw TypeError inside the VJP)
+    z = rng.normal(size=(4, 3)).astype(dtype)
+    classes = [2, 0, 1, 1]
+    rows = np.eye(3)[classes].tolist()
+    want = (np.exp(z) / np.exp(z).sum(1, keepdims=True) - np.eye(3)[classes]) / 4  # (softmax − onehot)/n
+    for labels in (classes, tuple(classes), rows, np.array(classes)):
+        v, g = dk.value_and_grad(lambda z: dk.softmax_cross_entropy(z, labels).mean())(z)
+        assert g.dtype == dtype and np.allclose(g, want, atol=1e-6 if dtype == np.float32 else 1e-12)
+        assert np.isclose(v, dk.softmax_cross_entropy(z.astype(np.float64), np.array(classes)).mean(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_sigma_prime_from_the_kept_exponential_is_the_stable_formula(dtype):
     # σ′ = (t·σ)·σ with t = e^(−z) (one exp shared with σ) against σ(z)/(1 + e^z) and the exact value,
     # over both tails, where t overflows (z < −709) and where σ′ underflows

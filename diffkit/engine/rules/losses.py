@@ -181,9 +181,33 @@ def _sce_fwd(z, labels, axis=-1):
 def softmax_cross_entropy(logits: Any, labels: Any, axis: int = -1) -> Any:
     """Per-example −Σ y log softmax(z) along ``axis`` (the class axis is summed out).
 
-    ``labels`` are probabilities/one-hot rows of the logits' shape, or integer classes.
+    ``labels`` are probabilities/one-hot rows of the logits' shape, or integer classes; an array
+    or (nested) lists of them.
     """
+    if isinstance(labels, (list, tuple)):
+        labels = _label_array(labels)
     return bind(softmax_ce_p, logits, labels, axis=_check_axis(logits, axis, "softmax_cross_entropy"))
+
+
+def _label_array(labels: list | tuple) -> Any:
+    """Labels written as (nested) lists: one array (stacked, when they hold traced values)."""
+    from .indexing import as_array_arg
+    out = as_array_arg(labels)
+    if isinstance(out, Node):
+        return out
+    try:
+        arr = np.asarray(out)
+    except ValueError:
+        arr = None
+    if arr is None or arr.dtype.kind not in "fiub":
+        raise BadInput("softmax_cross_entropy: labels must be integer classes or probability rows of "
+                       f"numbers (an array or nested lists of one shape), got {_brief(labels)}")
+    return arr
+
+
+def _brief(x: Any) -> str:
+    r = repr(x)
+    return r if len(r) <= 60 else r[:57] + "..."
 
 
 def _expand(g, ans, axis):
@@ -200,7 +224,7 @@ def _sce_vjp_logits(g, ans, z, labels, axis=-1, res=None, consume=False):
         # plain arrays: (softmax(z) − y)·g in place in one buffer, no binds (W3's last layer)
         y = _onehot(labels, z, axis) if res is None else res[1]
         dt = z.dtype
-        if (y.dtype == dt and getattr(g, "dtype", None) == dt) or np.result_type(z, y, g) == dt:  # else below
+        if (getattr(y, "dtype", None) == dt and getattr(g, "dtype", None) == dt) or np.result_type(z, y, g) == dt:
             if res is None:
                 p = _log_softmax_impl(z, axis)
                 np.exp(p, out=p)
