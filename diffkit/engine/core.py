@@ -69,8 +69,7 @@ class _Zero:
 
 zero = _Zero()
 
-_ids = itertools.count()
-_levels = itertools.count(1)
+_ids, _levels = itertools.count(), itertools.count(1)
 
 
 def new_level() -> int:
@@ -97,8 +96,7 @@ class Node:
         self.params = params or {}
         self.kind, self.name = kind, name
         self.named = name is not None and kind == "op"
-        self.needs_grad, self.trace = needs_grad, trace
-        self.id = next(_ids)
+        self.needs_grad, self.trace, self.id = needs_grad, trace, next(_ids)
         self.res = None  # residuals from the primitive's forward (Primitive.fwd)
 
     @property
@@ -286,6 +284,8 @@ def const(value: Any, trace: int = 0) -> Node:
         arr = value if type(value) is np.ndarray else np.asarray(value)
         if arr.dtype.kind not in "fiub":
             raise BadInput(f"constant of dtype {arr.dtype} is not supported; expected real numbers")
+        if isinstance(value, (list, tuple)):
+            value = arr  # (nested) lists are arrays: every rule sees the array NumPy would make
     return leaf_node(value, "const", None, False, trace)
 
 

@@ -107,3 +107,32 @@ def test_broadcast_constant_under_sum():
 def test_shape_mismatch_is_one_clear_error():
     with pytest.raises(BadInput, match=r"add cannot be applied to arguments of shapes \(3,\), \(4,\)"):
         dk.grad(lambda a: dk.sum(a + np.ones(4)))(np.ones(3))
+
+
+# -- constants written as Python lists ------------------------------------------------------------
+L = [[1.0, 2.0, 0.5], [0.1, 0.2, 0.3]]
+LIST_CASES = {  # each f(w, c) with c the constant, given once as a nested list and once as an array
+    "maximum": lambda w, c: dk.sum(dk.maximum(w, c)),
+    "minimum": lambda w, c: dk.sum(dk.minimum(c, w)),
+    "fmax": lambda w, c: dk.sum(dk.fmax(w, c)),
+    "clip": lambda w, c: dk.sum(dk.clip(w, c[0], 0.5)),
+    "hypot": lambda w, c: dk.sum(dk.hypot(w, c)),
+    "mul": lambda w, c: dk.sum(w * c),
+    "rsub": lambda w, c: dk.sum(c - w),
+    "rpow": lambda w, c: dk.sum(c ** w),
+    "where": lambda w, c: dk.sum(dk.where(w > 0, w, c)),
+    "dot": lambda w, c: dk.sum(dk.dot(w, c[0])),
+    "mean of squares": lambda w, c: dk.mean((w - c) ** 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LIST_CASES))
+def test_list_constants_act_as_arrays(name):
+    # a constant written as nested lists is the array NumPy would make of it (maximum, minimum, fmax
+    # and clip raised a raw TypeError inside their VJPs, which read the constant's dtype)
+    f = LIST_CASES[name]
+    w = np.array([[0.3, -0.7, 1.1], [0.5, 0.2, -0.4]])
+    g_list = dk.grad(lambda w: f(w, L))(w)
+    g_array = dk.grad(lambda w: f(w, np.array(L)))(w)
+    assert np.array_equal(g_list, g_array)
+    check_grads(lambda w: f(w, L), w, order=1)
