@@ -281,7 +281,12 @@ def raw(x: Any) -> Any:
 def const(value: Any, trace: int = 0) -> Node:
     """A constant leaf.  Python scalars stay Python scalars so float32 graphs stay float32."""
     if type(value) is not float and not isinstance(value, (int, float, bool, Node)):
-        arr = value if type(value) is np.ndarray else np.asarray(value)
+        try:
+            arr = value if type(value) is np.ndarray else np.asarray(value)
+        except ValueError:  # nested lists of different lengths
+            r = repr(value)
+            raise BadInput(f"constant {r if len(r) <= 60 else r[:57] + '...'} is not an array: its nested "
+                           "lists differ in length") from None
         if arr.dtype.kind not in "fiub":
             raise BadInput(f"constant of dtype {arr.dtype} is not supported; expected real numbers")
         if isinstance(value, (list, tuple)):

@@ -38,9 +38,7 @@ def grad_order(out: Node, stop: Sequence[Node] = ()) -> list[Node]:
     """The nodes that need gradients reachable from ``out`` (``stop`` nodes not descended into),
     parents before children.  Node ids grow in creation order and a node is made after its
     parents, so sorting by id is a topological order (cheaper than a post-order walk)."""
-    stopset = set(stop)
-    seen = {out}
-    stack = [out]
+    stopset, seen, stack = set(stop), {out}, [out]
     while stack:
         n = stack.pop()
         if n in stopset:
@@ -100,15 +98,11 @@ def settle(c: Any, logical: tuple | None, target: tuple, what: str = "a rule") -
 
 
 def _sum(c: Any, axes: tuple) -> Any:
-    if isinstance(c, Node):
-        return _ops()[0].sum(c, axes, keepdims=True)
-    return np.sum(c, axis=axes, keepdims=True)
+    return _ops()[0].sum(c, axes, keepdims=True) if isinstance(c, Node) else np.sum(c, axis=axes, keepdims=True)
 
 
 def _reshape(c: Any, shape: tuple) -> Any:
-    if isinstance(c, Node):
-        return _ops()[0].reshape(c, shape)
-    return np.reshape(c, shape)
+    return _ops()[0].reshape(c, shape) if isinstance(c, Node) else np.reshape(c, shape)
 
 
 def expand(g: Any, shape: tuple) -> Any:
