@@ -140,6 +140,9 @@ def _here(out: Any, level: int) -> bool:
 
 
 def _scalar_output(out: Any, what: str) -> None:
+    if isinstance(out, (list, tuple, dict)):
+        raise BadInput(f"{what} needs a function returning a scalar, but it returned a {type(out).__name__}; "
+                       "return one number (e.g. the sum of the terms), or use jacobian for vector outputs")
     shape = out.shape if isinstance(out, Node) else np.shape(out)  # np.shape(node) dispatches: ~10 µs
     if shape != ():
         raise BadInput(f"{what} needs a function returning a scalar, but it returned shape {shape}; "
@@ -245,6 +248,9 @@ def jacobian(f: Callable, argnum: int = 0) -> Callable[..., Any]:
         if len(leaves[0]) != 1:
             raise BadInput("jacobian needs a single array argument, not a list/dict of arrays")
         x = leaves[0][0]
+        if isinstance(out, (list, tuple, dict)):
+            raise BadInput(f"jacobian needs a function returning one array, but it returned a {type(out).__name__}; "
+                           "stack the outputs into one array (dk.stack or dk.concatenate)")
         oshape = np.shape(out)
         if not _here(out, level) or not out.needs_grad:
             return np.zeros(oshape + x.shape)

@@ -23,6 +23,8 @@ CASES = [
     (lambda: dk.grad(lambda x: x, argnum=3)(1.0), r"^argnum 3 is out of range"),
     (lambda: dk.softmax_cross_entropy(np.ones((2, 3)), np.array([0, 5])), r"class labels must be in 0\.\.2"),
     (lambda: dk.softmax_cross_entropy(np.ones((2, 3)), [[0, 1], [1]]), r"^softmax_cross_entropy: labels must be integer"),
+    (lambda: dk.grad(lambda x: [x, x])(1.0), r"^grad needs a function returning a scalar, but it returned a list"),
+    (lambda: dk.jacobian(lambda x: (x, x))(np.ones(2)), r"^jacobian needs a function returning one array, .* a tuple"),
     (lambda: dk.grad(lambda w: dk.sum(w * [[1.0], [1.0, 2.0]]))(np.ones((2, 2))),
      r"^constant \[\[1\.0\], \[1\.0, 2\.0\]\] is not an array: its nested lists differ in length"),
     (lambda: dk.broadcast_to(dk.param(np.ones(3)), (2, 4)), r"^broadcast_to: an array of shape \(3,\) cannot be broadcast"),
