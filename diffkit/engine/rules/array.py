@@ -39,6 +39,31 @@ def _leaf(x):
     return x
 
 
+def _brief(x: Any) -> str:
+    r = repr(x)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
+def as_int(v: Any, what: str, op: str) -> int:
+    """An integer parameter (an offset, k, decimals), taken as ``int(v)`` takes it; one BadInput
+    line naming ``op`` and ``what`` for anything else (a list, an array of several values)."""
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        raise BadInput(f"{op}: {what} must be an integer, got {_brief(v)}") from None
+
+
+def as_ints(v: Any, what: str, op: str) -> tuple[int, ...]:
+    """A tuple of integer parameters (a shape, axes, reps; one integer stands for itself)."""
+    if isinstance(v, (int, np.integer)):
+        return (int(v),)
+    try:
+        items = tuple(v)
+    except TypeError:
+        raise BadInput(f"{op}: {what} must be an integer or a sequence of integers, got {_brief(v)}") from None
+    return tuple(as_int(s, f"each entry of {what}", op) for s in items)
+
+
 def norm_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
     """``axis`` as a sorted tuple of non-negative axes; BadInput when out of range or repeated."""
     if axis is None:
@@ -232,7 +257,7 @@ def transpose(x: Any, axes: Any = None) -> Any:
     """Permute axes (reverse them by default); a view, no copy."""
     nd = np.ndim(_leaf(x))
     if axes is not None:
-        axes = tuple(int(a) for a in axes)
+        axes = as_ints(axes, "axes", "transpose")
         if sorted(a % nd if nd else a for a in axes) != list(range(nd)) or len(axes) != nd:
             raise BadInput(f"transpose: axes {axes} are not a permutation of the {nd} axes of an array of shape "
                            f"{np.shape(_leaf(x))}")
@@ -256,7 +281,7 @@ transpose_p = defprim(
 
 def broadcast_to(x: Any, shape: tuple) -> Any:
     """Broadcast to ``shape`` (a read-only view); a no-op when the shape already matches."""
-    shape = tuple(int(s) for s in shape)
+    shape = as_ints(shape, "shape", "broadcast_to")
     xs = np.shape(_leaf(x))
     if xs == shape:
         return x
@@ -375,4 +400,4 @@ matmul_p = defprim(
                                         uses=lambda n: [n.parents[1 - i] for i in (0, 1) if n.parents[i].needs_grad])},
     fresh=(0, 1), reads=({1}, {0}), cases=_matmul_cases, doc="matrix product")
 
-__all__ = ["sum", "mean", "reshape", "transpose", "broadcast_to", "matmul", "norm_axis"]
+__all__ = ["sum", "mean", "reshape", "transpose", "broadcast_to", "matmul", "norm_axis", "as_int", "as_ints"]

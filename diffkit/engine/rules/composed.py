@@ -19,7 +19,7 @@ import numpy as np
 
 from ...errors import BadInput
 from ..core import Node
-from .array import broadcast_to, norm_axis, reshape, transpose
+from .array import as_int, as_ints, broadcast_to, norm_axis, reshape, transpose
 from .elementwise import add, mul, sub, where
 from .indexing import as_array_arg, concatenate, getitem, untake
 
@@ -177,7 +177,7 @@ def rot90(x: Any, k: int = 1, axes: Sequence[int] = (0, 1)) -> Any:
     """Rotate by 90° k times in the plane of ``axes`` (NumPy's algorithm: flips and a transpose)."""
     nd = len(_shape(x))
     a0, a1 = _axes_list(list(axes), nd, "rot90")
-    k = int(k) % 4
+    k = as_int(k, "k", "rot90") % 4
     if k == 0:
         return x
     if k == 2:
@@ -221,7 +221,7 @@ def repeat(x: Any, repeats: Any, axis: int | None = None) -> Any:
 def tile(x: Any, reps: Any) -> Any:
     """Repeat the whole array ``reps`` times along each axis (a broadcast, then a reshape)."""
     x = as_array_arg(x)
-    reps = (int(reps),) if np.ndim(reps) == 0 else tuple(int(r) for r in reps)
+    reps = as_ints(reps, "reps", "tile")
     if any(r < 0 for r in reps):
         raise BadInput(f"tile: reps {reps} must be non-negative")
     shape = _shape(x)
@@ -265,7 +265,12 @@ def partition(x: Any, kth: Any, axis: int | None = -1) -> Any:
     x = as_array_arg(x)
     if axis is None:
         x, axis = ravel(x), 0
-    return take_along_axis(x, np.argpartition(_leaf(x), kth, axis=axis), axis)
+    try:
+        order = np.argpartition(_leaf(x), kth if isinstance(kth, (int, np.integer)) else as_ints(kth, "kth", "partition"),
+                                axis=axis)
+    except (ValueError, TypeError) as exc:
+        raise BadInput(f"partition: kth {kth!r} does not fit an array of shape {_shape(x)}: {exc}") from None
+    return take_along_axis(x, order, axis)
 
 
 # -- splitting and joining ---------------------------------------------------------------------------
@@ -274,7 +279,7 @@ def _split(x: Any, sections: Any, axis: int, equal: bool, op: str) -> list:
     a = _one_axis(axis, len(shape), op)
     n = shape[a]
     if np.ndim(sections) == 0:
-        k = int(sections)
+        k = as_int(sections, "the number of sections", op)
         if k <= 0:
             raise BadInput(f"{op}: the number of sections must be positive, got {k}")
         if equal and n % k:
@@ -284,7 +289,8 @@ def _split(x: Any, sections: Any, axis: int, equal: bool, op: str) -> list:
         sizes = [each + 1] * extra + [each] * (k - extra)
         bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
     else:
-        bounds = [0] + [min(max(int(i) if i >= 0 else n + int(i), 0), n) for i in sections] + [n]
+        idx = as_ints(sections, "indices_or_sections", op)
+        bounds = [0] + [min(max(i if i >= 0 else n + i, 0), n) for i in idx] + [n]
     return [getitem(x, _along(a, slice(int(lo), max(int(lo), int(hi))))) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
 
@@ -387,7 +393,7 @@ def _tri_mask(x: Any, k: int, upper: bool) -> np.ndarray:
     if len(shape) == 0:
         raise BadInput("triu/tril need an array of at least 1 dimension")
     n, m = (shape[-1], shape[-1]) if len(shape) == 1 else shape[-2:]
-    lower = np.tri(n, m, int(k) - (1 if upper else 0), dtype=bool)
+    lower = np.tri(n, m, as_int(k, "k", "triu/tril") - (1 if upper else 0), dtype=bool)
     return ~lower if upper else lower
 
 
@@ -405,7 +411,7 @@ def tril(x: Any, k: int = 0) -> Any:
 
 # -- making arrays from traced values ------------------------------------------------------------------
 def full(shape: Any, fill_value: Any) -> Any:
-    shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(s) for s in shape)
+    shape = as_ints(shape, "shape", "full")
     if not isinstance(fill_value, Node):
         return np.full(shape, fill_value)
     return broadcast_to(fill_value, shape)

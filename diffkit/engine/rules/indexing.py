@@ -66,7 +66,8 @@ def _int(k: Any, what: str) -> int | None:
     if k is None:
         return None
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
-        raise BadInput(f"index: {what} must be an integer or None, got {k!r}")
+        r = " ".join(repr(k).split())  # one line, however large the array
+        raise BadInput(f"index: {what} must be an integer or None, got {r if len(r) <= 60 else r[:57] + '...'}")
     return int(k)
 
 

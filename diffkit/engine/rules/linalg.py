@@ -30,7 +30,7 @@ import numpy as np
 
 from ...errors import BadInput
 from ..core import NONE, Absent, Node, bind
-from .array import matmul, reshape, sum
+from .array import as_int, matmul, reshape, sum
 from .elementwise import mul, sub
 from .indexing import getitem, stack, untake
 from .variadic import defprim_variadic
@@ -324,7 +324,7 @@ def _axes2(x: Any, axis1: int, axis2: int, op: str) -> tuple[int, int, int]:
     nd = np.ndim(_leaf(x))
     if nd < 2:
         raise BadInput(f"{op} needs an array of at least 2 dimensions, got shape {np.shape(_leaf(x))}")
-    a1, a2 = int(axis1), int(axis2)
+    a1, a2 = as_int(axis1, "axis1", op), as_int(axis2, "axis2", op)
     if not (-nd <= a1 < nd and -nd <= a2 < nd) or a1 % nd == a2 % nd:
         raise BadInput(f"{op}: axis1={axis1} and axis2={axis2} must be two different axes of {nd}")
     return a1 % nd, a2 % nd, nd
@@ -338,7 +338,7 @@ def diagonal(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
     rest = [i for i in range(nd) if i not in (a1, a2)]
     moved = transpose(x, tuple(rest) + (a1, a2))
     n1, n2 = np.shape(_leaf(x))[a1], np.shape(_leaf(x))[a2]
-    off = int(offset)
+    off = as_int(offset, "offset", "diagonal")
     k = max(0, min(n1 - max(-off, 0), n2 - max(off, 0)))
     rows, cols = np.arange(k) + max(-off, 0), np.arange(k) + max(off, 0)
     return getitem(moved, (Ellipsis, rows, cols))
@@ -352,7 +352,7 @@ def trace(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
 def diag(v: Any, k: int = 0) -> Any:
     """NumPy's ``diag``: a 1-D v onto the k-th diagonal of a square matrix; a 2-D v's k-th diagonal."""
     shape = np.shape(_leaf(v))
-    k = int(k)
+    k = as_int(k, "k", "diag")
     if len(shape) == 1:
         n = shape[0] + abs(k)
         i = np.arange(shape[0])

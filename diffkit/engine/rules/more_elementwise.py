@@ -177,7 +177,8 @@ round_p = defprim(
 
 def round(x: Any, decimals: int = 0) -> Any:  # noqa: A001 - NumPy's name
     """NumPy's ``round``/``around`` (half to even); its derivative is 0."""
-    return bind(round_p, x, decimals=int(decimals))
+    from .array import as_int
+    return bind(round_p, x, decimals=as_int(decimals, "decimals", "round"))
 
 
 def _nan_to_num_impl(x, nan=0.0, posinf=None, neginf=None):
@@ -386,7 +387,16 @@ def astype(x: Any, dtype: Any) -> Any:
     """``x.astype(dtype)``: float dtypes stay differentiable (the gradient is cast back); integer
     and boolean casts are not differentiable and give plain arrays of the values."""
     from ...errors import BadInput
-    dt = np.dtype(dtype)
+    from .indexing import as_array_arg
+    try:
+        dt = None if isinstance(dtype, Node) else np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None:
+        raise BadInput(f"astype: {dtype!r:.60} is not a dtype (e.g. np.float32, 'float64')")
+    if isinstance(x, (list, tuple)):  # nested lists: the array NumPy would make (stacked if traced)
+        x = as_array_arg(x)
+        x = np.asarray(x) if isinstance(x, (list, tuple)) else x
     if dt.kind in "iub":
         return np.asarray(_leaf(x)).astype(dt)
     if dt not in (np.float32, np.float64):
