@@ -7,6 +7,20 @@ The CLI turns a :class:`BadInput` into ``Error: <message>`` and exit code 2, and
 
 from __future__ import annotations
 
+from typing import Any
+
+
+def brief(x: Any, limit: int = 60) -> str:
+    """``repr(x)`` for an error message: on one line, cut to ``limit`` characters.
+
+    >>> brief([[1.0], [1.0, 2.0]])
+    '[[1.0], [1.0, 2.0]]'
+    >>> brief(list(range(40)))
+    '[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16...'
+    """
+    r = " ".join(repr(x).split())
+    return r if len(r) <= limit else r[:limit - 3] + "..."
+
 
 class DiffkitError(Exception):
     """Base class of every error diffkit raises on purpose."""

@@ -47,7 +47,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import BadInput, ComputationError, DiffkitError
+from ..errors import BadInput, ComputationError, DiffkitError, brief
 
 __all__ = [
     "Node", "Primitive", "REGISTRY", "defprim", "Absent", "SymPy", "Code", "Summed", "bind", "zero", "new_level",
@@ -284,9 +284,7 @@ def const(value: Any, trace: int = 0) -> Node:
         try:
             arr = value if type(value) is np.ndarray else np.asarray(value)
         except ValueError:  # nested lists of different lengths
-            r = repr(value)
-            raise BadInput(f"constant {r if len(r) <= 60 else r[:57] + '...'} is not an array: its nested "
-                           "lists differ in length") from None
+            raise BadInput(f"constant {brief(value)} is not an array: its nested lists differ in length") from None
         if arr.dtype.kind not in "fiub":
             raise BadInput(f"constant of dtype {arr.dtype} is not supported; expected real numbers")
         if isinstance(value, (list, tuple)):

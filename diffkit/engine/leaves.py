@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BadInput
+from ..errors import BadInput, brief
 from .core import Node, leaf_node
 
 __all__ = ["as_value", "param", "params", "input_leaf"]
@@ -40,7 +40,7 @@ def as_value(x: Any, what: str = "value") -> Any:
     try:
         arr = np.asarray(x)
     except Exception:
-        raise BadInput(f"{what} {_brief_repr(x)} is not a number or array") from None
+        raise BadInput(f"{what} {brief(x)} is not a number or array") from None
     kind = arr.dtype.kind
     if kind == "f":
         if arr.dtype not in (np.float32, np.float64):
@@ -51,11 +51,6 @@ def as_value(x: Any, what: str = "value") -> Any:
         raise BadInput(f"{what} has dtype {arr.dtype}; expected real float32 or float64 numbers "
                        "(complex, object and string values are not accepted)")
     return arr[()] if arr.ndim == 0 else arr
-
-
-def _brief_repr(x: Any) -> str:
-    r = repr(x)
-    return r if len(r) <= 60 else r[:57] + "..."
 
 
 def param(value: Any, name: str | None = None, *, trace: int = 0) -> Node:

@@ -352,3 +352,21 @@ def test_fast_backward_adds_scatters_like_the_reference(pattern):
         Xm[k] -= eps
         fd = (float(f(Xp, W)) - float(f(Xm, W))) / (2 * eps)
         assert abs(gx[k] - fd) <= 1e-6 * max(1.0, abs(fd))
+
+
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float64), (np.float64, np.float32), (np.float32, np.float32)])
+@pytest.mark.parametrize("rows", [3, 300])  # 300 × 700 products take the buffer cache's path
+def test_fast_matmul_with_mixed_dtypes_equals_the_reference(dtypes, rows):
+    # the matmul VJPs call NumPy directly for any plain 2-D arrays (no dtype check since this
+    # session): mixed float32/float64 arguments must give the reference sweep's adjoints, bit for bit
+    rng = np.random.default_rng(5)
+    dw, dx = dtypes
+    W = dk.param(rng.normal(size=(700, 4)).astype(dw), "W")
+    b = dk.param(np.zeros(4, dw), "b")
+    X = rng.normal(size=(rows, 700)).astype(dx)
+    out = dk.sum(dk.tanh(X @ W + b) ** 2)
+    want = backward_pass(out, 1.0, wrt=(W, b))
+    got = fast_backward(out, 1.0, wrt=(W, b))
+    for p in (W, b):
+        assert np.asarray(got[p]).dtype == np.asarray(want[p]).dtype
+        assert np.array_equal(got[p], want[p])

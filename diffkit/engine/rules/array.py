@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ...errors import BadInput
+from ...errors import BadInput, brief
 from .. import buffers
 from ..compile.fused import ALL, Fused, V, lit
 from ..core import MUL, NONE, PASS, Absent, Code, Node, SymPy, bind, defprim, raw
@@ -39,18 +39,13 @@ def _leaf(x):
     return x
 
 
-def _brief(x: Any) -> str:
-    r = repr(x)
-    return r if len(r) <= 60 else r[:57] + "..."
-
-
 def as_int(v: Any, what: str, op: str) -> int:
     """An integer parameter (an offset, k, decimals), taken as ``int(v)`` takes it; one BadInput
     line naming ``op`` and ``what`` for anything else (a list, an array of several values)."""
     try:
         return int(v)
     except (TypeError, ValueError):
-        raise BadInput(f"{op}: {what} must be an integer, got {_brief(v)}") from None
+        raise BadInput(f"{op}: {what} must be an integer, got {brief(v)}") from None
 
 
 def as_ints(v: Any, what: str, op: str) -> tuple[int, ...]:
@@ -60,7 +55,7 @@ def as_ints(v: Any, what: str, op: str) -> tuple[int, ...]:
     try:
         items = tuple(v)
     except TypeError:
-        raise BadInput(f"{op}: {what} must be an integer or a sequence of integers, got {_brief(v)}") from None
+        raise BadInput(f"{op}: {what} must be an integer or a sequence of integers, got {brief(v)}") from None
     return tuple(as_int(s, f"each entry of {what}", op) for s in items)
 
 

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ...errors import BadInput
+from ...errors import BadInput, brief
 from ..core import NONE, Absent, Node, bind, defprim
 from ..fast import Scatter, dense_scatter
 from .variadic import defprim_variadic
@@ -66,8 +66,7 @@ def _int(k: Any, what: str) -> int | None:
     if k is None:
         return None
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
-        r = " ".join(repr(k).split())  # one line, however large the array
-        raise BadInput(f"index: {what} must be an integer or None, got {r if len(r) <= 60 else r[:57] + '...'}")
+        raise BadInput(f"index: {what} must be an integer or None, got {brief(k)}")
     return int(k)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ... import stable
-from ...errors import BadInput
+from ...errors import BadInput, brief
 from ..compile.fused import Fused, V
 from ..core import MUL, NONE, Absent, Code, Node, SymPy, bind, defprim
 from ...functions import softplus as sp_softplus
@@ -201,13 +201,8 @@ def _label_array(labels: list | tuple) -> Any:
         arr = None
     if arr is None or arr.dtype.kind not in "fiub":
         raise BadInput("softmax_cross_entropy: labels must be integer classes or probability rows of "
-                       f"numbers (an array or nested lists of one shape), got {_brief(labels)}")
+                       f"numbers (an array or nested lists of one shape), got {brief(labels)}")
     return arr
-
-
-def _brief(x: Any) -> str:
-    r = repr(x)
-    return r if len(r) <= 60 else r[:57] + "..."
 
 
 def _expand(g, ans, axis):
